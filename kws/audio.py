@@ -1,0 +1,74 @@
+"""Read audio files as 16 kHz mono float32, with a one-line error for anything that cannot be read right."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .errors import KwsError
+
+CONVERT_HINT = "convert it with e.g. `ffmpeg -i IN -ac 1 -ar 16000 OUT.wav`"
+
+
+def _check_wav_complete(path: Path) -> None:
+    """libsndfile silently reads a truncated WAV short; compare the data chunk's declared size with the file."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        size = path.stat().st_size
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                if chunk_size != 0xFFFFFFFF and pos + 8 + chunk_size > size:
+                    raise KwsError(
+                        f"{path}: truncated WAV (header promises {chunk_size} data bytes, the file holds "
+                        f"{size - pos - 8}); re-export or re-copy the file"
+                    )
+                return
+            pos += 8 + chunk_size + (chunk_size & 1)
+
+
+def read_audio(path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
+    """Samples of `path` as mono float32 at `sample_rate`, and notes on the conversions made (downmix, resample)."""
+    path = Path(path)
+    if not path.exists():
+        raise KwsError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise KwsError(f"{path}: is a folder, not an audio file; name a .wav or .flac file")
+    if path.stat().st_size == 0:
+        raise KwsError(f"{path}: empty file (0 bytes); record or copy it again")
+    _check_wav_complete(path)
+    try:
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as e:
+        reason = str(e).split(":", 1)[-1].strip() or "unreadable"
+        raise KwsError(f"{path}: cannot read as audio ({reason}); {CONVERT_HINT}") from None
+    if audio.shape[0] == 0:
+        raise KwsError(f"{path}: holds no samples; record or copy it again")
+    notes = []
+    if audio.shape[1] > 1:
+        notes.append(f"{path}: {audio.shape[1]} channels, mixed down to mono")
+    audio = audio.mean(axis=1, dtype=np.float32)
+    if rate != sample_rate:
+        import soxr
+
+        notes.append(f"{path}: {rate} Hz, resampled to {sample_rate} Hz")
+        audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
+    return audio, notes
+
+
+def fit_clip(audio: np.ndarray, n_samples: int, path, sample_rate: int) -> np.ndarray:
+    """A training/evaluation clip of exactly n_samples: shorter ones are zero-padded at the end (as the Speech
+    Commands recipe does), longer ones are refused."""
+    if len(audio) > n_samples:
+        raise KwsError(
+            f"{path}: {len(audio) / sample_rate:.2f} s long, but data clips hold at most {n_samples} samples; "
+            "cut long recordings into 1 s clips (e.g. `sox IN OUT.wav trim 0 1`)"
+        )
+    return np.pad(audio, (0, n_samples - len(audio)))

@@ -1,0 +1,175 @@
+"""The `kws` command: argument parsing and dispatch only; each subcommand calls one function elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import DEFAULT_MODEL
+from .errors import KwsError
+
+DEFAULT_DATA = "../shared/data/speech_commands"
+
+
+def _features(args) -> None:
+    from .audio import read_audio
+    from .features import FeatureConfig, mfcc, num_frames
+
+    config = FeatureConfig()
+    audio, notes = read_audio(args.file, config.sample_rate)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if num_frames(len(audio), config) == 0:
+        raise KwsError(f"{args.file}: {len(audio)} samples, shorter than one {config.window_ms:g} ms window; use a longer recording")
+    features = mfcc(audio, config)
+    print(f"{args.file}: {len(audio) / config.sample_rate:.3f} s -> features {features.shape[0]} frames x {features.shape[1]} MFCCs")
+    print(f"  {config.window_ms:g} ms window, {config.hop_ms:g} ms hop, {config.n_mels} mel bands "
+          f"{config.fmin:g}-{config.fmax:g} Hz, lifter {config.lifter}; one inference sees {config.n_frames} frames")
+    print(f"  {'coef':>4} {'mean':>9} {'std':>9} {'min':>9} {'max':>9}")
+    for i, col in enumerate(features.T):
+        print(f"  {i:>4} {col.mean():9.2f} {col.std():9.2f} {col.min():9.2f} {col.max():9.2f}")
+    if args.plot:
+        from .plots import mfcc_image
+
+        mfcc_image(audio, features, config.sample_rate, config.hop_length, str(args.file), args.plot)
+        print(f"wrote {args.plot}")
+
+
+def _data_stats(args) -> None:
+    from .data.speech_commands import SPLITS, SpeechCommands
+
+    stats = SpeechCommands(args.dir).stats()
+    if args.json:
+        print(json.dumps(stats))
+        return
+    print(f"{'class':<10}" + "".join(f"{s:>12}" for s in SPLITS))
+    for label, counts in stats.items():
+        print(f"{label:<10}" + "".join(f"{counts[s]:>12}" for s in SPLITS))
+    print(f"{'total':<10}" + "".join(f"{sum(c[s] for c in stats.values()):>12}" for s in SPLITS))
+    print("(_silence_ is generated from _background_noise_: 10% of each split, unless the folder has _silence_ clips)")
+
+
+def _train(args) -> None:
+    from .model.dscnn import ModelConfig
+    from .model.export import export_run
+    from .model.train import TrainConfig, train
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+                         limit_per_class=args.limit_per_class)
+    train(args.data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
+          resume=args.resume, cache_dir=args.cache_dir)
+    _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=args.data, cache_dir=args.cache_dir))
+
+
+def _quantize(args) -> None:
+    from .model.export import export_run
+
+    meta = export_run(args.run, args.out, args.data, args.cache_dir)
+    acc = meta["accuracy"]
+    size = Path(args.out).stat().st_size
+    print(f"wrote {args.out} ({size} bytes) and {Path(args.out).with_suffix('.keras')}")
+    print(f"validation accuracy ({acc['n']} clips): float {acc['float']:.4f}, int8 {acc['int8']:.4f}")
+
+
+def _evaluate(args) -> None:
+    from .model.evaluate import evaluate
+
+    report = evaluate(args.model, args.data, args.split, args.runtime, args.cache_dir)
+    labels = report["labels"]
+    for runtime, result in report["results"].items():
+        print(f"{runtime}: accuracy {result['accuracy']:.4f} on {result['n']} clips ({args.split} split of {args.data})")
+        for label, r in result["per_class"].items():
+            acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.4f}"
+            print(f"  {label:<10} {r['n']:>6}  {acc}")
+    first = report["results"][args.runtime[0]]
+    if args.plot:
+        from .plots import confusion_matrix
+
+        confusion_matrix(first["confusion"], labels, f"{Path(args.model).name} ({args.runtime[0]}), {args.split}: "
+                         f"accuracy {first['accuracy']:.4f}", args.plot)
+        print(f"wrote {args.plot}")
+    if args.json:
+        print(json.dumps({"model": str(args.model), "split": args.split, "runtime": args.runtime[0],
+                          "n": first["n"], "accuracy": first["accuracy"], "per_class": first["per_class"],
+                          "runtimes": report["results"]}))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("features", help="print (and plot) the MFCC features of an audio file",
+                       description="Compute the front end's MFCC features of FILE (converted to 16 kHz mono if needed).")
+    p.add_argument("file", help="audio file (wav, flac, ...)")
+    p.add_argument("--plot", metavar="PNG", help="also draw the waveform and MFCC image to this PNG")
+    p.set_defaults(run=_features)
+
+    data = sub.add_parser("data", help="inspect Speech Commands style data folders",
+                          description="Inspect a folder in Speech Commands layout.")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    p = data_sub.add_parser("stats", help="clips per class and split",
+                            description="Count clips per class in the training / validation / testing splits.")
+    p.add_argument("dir", nargs="?", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
+    p.add_argument("--json", action="store_true", help="print one JSON object: label -> split -> count")
+    p.set_defaults(run=_data_stats)
+
+    p = sub.add_parser("train", help="train a DS-CNN on a Speech Commands folder, then quantize it",
+                       description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
+                                   "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8) and OUT/model.keras.")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"Speech Commands folder (default {DEFAULT_DATA})")
+    p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
+    p.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
+    p.add_argument("--channels", type=int, default=32, help="DS-CNN width (default 32)")
+    p.add_argument("--blocks", type=int, default=4, help="depthwise-separable blocks (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
+    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+    p.set_defaults(run=_train)
+
+    p = sub.add_parser("quantize", help="int8-quantize a training run into a .tflite with metadata",
+                       description="Full-integer post-training quantization (int8 in and out) of a run's best "
+                                   "checkpoint; measures float and int8 validation accuracy and writes both into "
+                                   "the model's metadata.")
+    p.add_argument("--run", default="runs/kws12", help="training run folder (default runs/kws12)")
+    p.add_argument("--out", default="models/kws12.tflite", help="output .tflite (default models/kws12.tflite)")
+    p.add_argument("--data", help="data folder (default: the one the run trained on)")
+    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+    p.set_defaults(run=_quantize)
+
+    p = sub.add_parser("evaluate", help="accuracy per class and confusion matrix of a model on a data folder",
+                       description="Score a model on a folder in Speech Commands layout (also the official test set: "
+                                   "_silence_/, _unknown_/ and the ten words).")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
+    p.add_argument("--split", default="validation", choices=("training", "validation", "testing", "all"),
+                   help="which clips to score (default validation; all = every clip in the folder)")
+    p.add_argument("--runtime", nargs="+", default=["litert"], choices=("float", "litert", "tflm"),
+                   help="float (Keras, needs the .keras beside the model), litert (int8) and/or tflm (int8 under "
+                        "TFLite Micro); default litert")
+    p.add_argument("--json", action="store_true", help="end with one JSON line: n, accuracy, per_class, runtimes")
+    p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix to this PNG")
+    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+    p.set_defaults(run=_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except KwsError as e:
+        print(f"kws: error: {e}", file=sys.stderr)
+        return KwsError.exit_code
+    except KeyboardInterrupt:
+        print("kws: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

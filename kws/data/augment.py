@@ -1,0 +1,49 @@
+"""Augmentation as in the Speech Commands recipe: random time shift, background noise mixed at a random
+volume, and fresh noise for `_silence_` clips; seeded, so a run is reproducible."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    time_shift_ms: float = 100.0
+    background_frequency: float = 0.8  # share of word clips that get noise mixed in
+    background_volume: float = 0.1  # word clips: noise volume uniform in [0, this)
+    silence_volume: float = 1.0  # silence clips: noise volume uniform in [0, this)
+    gain_db: float = 6.0  # word clips: random gain in [-gain_db, +gain_db], for microphones of other levels
+
+
+def _noise_segments(noises, count, n, rng) -> np.ndarray:
+    out = np.zeros((count, n), np.float32)
+    for i in range(count):
+        noise = noises[rng.integers(len(noises))]
+        start = rng.integers(max(1, len(noise) - n))
+        segment = noise[start : start + n]
+        out[i, : len(segment)] = segment
+    return out
+
+
+def augment(audio: np.ndarray, is_silence: np.ndarray, noises: list[np.ndarray], rng: np.random.Generator,
+            config: AugmentConfig, sample_rate: int) -> np.ndarray:
+    """A new augmented copy of a batch of clips (N, samples); `is_silence` marks `_silence_` clips."""
+    count, n = audio.shape
+    out = np.zeros_like(audio)
+    max_shift = int(sample_rate * config.time_shift_ms / 1000)
+    shifts = rng.integers(-max_shift, max_shift + 1, size=count)
+    for i, s in enumerate(shifts):
+        if s >= 0:
+            out[i, s:] = audio[i, : n - s]
+        else:
+            out[i, :s] = audio[i, -s:]
+    out *= (10 ** (rng.uniform(-config.gain_db, config.gain_db, size=count) / 20)).astype(np.float32)[:, None]
+    if noises:
+        volume = np.where(rng.uniform(size=count) < config.background_frequency,
+                          rng.uniform(0, config.background_volume, size=count), 0.0)
+        volume = np.where(is_silence, rng.uniform(0, config.silence_volume, size=count), volume)
+        out[is_silence] = 0.0
+        out += _noise_segments(noises, count, n, rng) * volume[:, None].astype(np.float32)
+    return np.clip(out, -1.0, 1.0)

@@ -1,0 +1,73 @@
+"""Decoded clips and their clean features, cached on disk under a key of the settings and the file list,
+so that a second training or evaluation run over the same data starts in seconds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..audio import fit_clip, read_audio
+from ..features import FeatureConfig, mfcc
+from .speech_commands import Clip, SpeechCommands
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("KWS_CACHE", Path.home() / ".cache" / "kws"))
+
+
+def _key(kind: str, clips: list[Clip], settings: dict) -> str:
+    h = hashlib.sha1(json.dumps([kind, settings], sort_keys=True).encode())
+    for c in clips:
+        stat = c.path.stat() if c.path is not None else None
+        h.update(f"{c.name}|{c.label}|{stat and (stat.st_size, stat.st_mtime_ns)}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def _cached(path: Path, compute):
+    if path.is_file():
+        return np.load(path)
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, value)
+    tmp.replace(path)
+    return value
+
+
+def _decode(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, progress: bool) -> np.ndarray:
+    n = config.clip_samples
+    out = np.zeros((len(clips), n), np.int16)
+    noises = dataset.noises(config.sample_rate) if any(c.path is None for c in clips) else []
+    for i, c in enumerate(tqdm(clips, desc="decoding clips", unit="clip", disable=not progress, leave=False)):
+        if c.path is not None:
+            audio = fit_clip(read_audio(c.path, config.sample_rate)[0], n, c.path, config.sample_rate)
+        else:
+            index, offset, volume = c.noise
+            audio = np.pad(noises[index][offset : offset + n], (0, max(0, offset + n - len(noises[index]))))
+            audio = audio * volume
+        out[i] = np.clip(np.round(audio * 32768), -32768, 32767)
+    return out
+
+
+def clip_audio(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
+    """(N, clip_samples) float32 audio of the clips (stored as 16-bit, exact for 16-bit sources)."""
+    settings = {"sample_rate": config.sample_rate, "samples": config.clip_samples}
+    path = Path(cache_dir or default_cache_dir()) / f"audio-{_key('audio', clips, settings)}.npy"
+    pcm = _cached(path, lambda: _decode(dataset, clips, config, progress))
+    return pcm.astype(np.float32) / 32768.0
+
+
+def clip_features(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
+    """(N, n_frames, n_mfcc) clean MFCCs of the clips."""
+    path = Path(cache_dir or default_cache_dir()) / f"features-{_key('features', clips, config.to_dict())}.npy"
+    return _cached(path, lambda: batched_mfcc(clip_audio(dataset, clips, config, cache_dir, progress), config))
+
+
+def batched_mfcc(audio: np.ndarray, config: FeatureConfig, batch: int = 512) -> np.ndarray:
+    return np.concatenate([mfcc(audio[i : i + batch], config) for i in range(0, len(audio), batch)] or
+                          [np.zeros((0, config.n_frames, config.n_mfcc), np.float32)])

@@ -1,0 +1,137 @@
+"""A folder in Speech Commands layout: `word/speaker_nohash_n.{wav,flac}`, `_background_noise_/`, optional
+`validation_list.txt` / `testing_list.txt` (else the data set's sha1-of-speaker rule) and optional `_silence_/`."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import read_audio
+from ..errors import KwsError
+from ..labels import BACKGROUND_NOISE_DIR, CORE_WORDS, SILENCE, UNKNOWN, label_for_folder
+
+SPLITS = ("training", "validation", "testing")
+AUDIO_SUFFIXES = (".wav", ".flac")
+_MAX_PER_CLASS = 2**27 - 1
+
+
+def which_set(filename: str, validation_percentage: float = 10, testing_percentage: float = 10) -> str:
+    """The data set's own split rule: sha1 of the name up to `_nohash_`, so a speaker stays in one split."""
+    name = re.sub(r"_nohash_.*$", "", Path(filename).name)
+    h = int(hashlib.sha1(name.encode()).hexdigest(), 16)
+    percent = (h % (_MAX_PER_CLASS + 1)) * (100.0 / _MAX_PER_CLASS)
+    if percent < validation_percentage:
+        return "validation"
+    if percent < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """One example: a recorded clip (`path`), or generated silence (`noise` = (noise file index, offset, volume))."""
+
+    label: str
+    split: str
+    path: Path | None = None
+    noise: tuple[int, int, float] | None = None
+
+    @property
+    def name(self) -> str:
+        if self.path is not None:
+            return f"{self.path.parent.name}/{self.path.name}"
+        i, offset, volume = self.noise
+        return f"{SILENCE}/noise{i}@{offset}x{volume:.3f}"
+
+
+def _list_keys(path: Path) -> set[str] | None:
+    """`word/stem` keys of an official split list (extension-blind, so a .wav list also fits .flac clips)."""
+    if not path.is_file():
+        return None
+    return {str(Path(line.strip()).with_suffix("")) for line in path.read_text().splitlines() if line.strip()}
+
+
+class SpeechCommands:
+    """The clips of a Speech Commands folder, labelled and split; `_silence_` made from the background noise."""
+
+    def __init__(self, root, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise KwsError(
+                f"{self.root}: no such folder; give a folder in Speech Commands layout "
+                "(download it with `python data_scripts/download_speech_commands.py`)"
+            )
+        self.words = tuple(words)
+        self.labels = (SILENCE, UNKNOWN) + self.words
+        self.seed = seed
+        lists = {s: _list_keys(self.root / f"{s}_list.txt") for s in ("validation", "testing")}
+        clips = []
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE_DIR):
+            label = label_for_folder(folder.name, self.words)
+            for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
+                clips.append(Clip(label, self._split_of(path, lists), path))
+        if not clips:
+            raise KwsError(
+                f"{self.root}: no .wav or .flac clips in word folders; expected Speech Commands layout "
+                "(word/speaker_nohash_n.wav)"
+            )
+        self.recorded = clips
+        noise_dir = self.root / BACKGROUND_NOISE_DIR
+        self.noise_paths = (
+            sorted(p for p in noise_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if noise_dir.is_dir() else []
+        )
+        self.silence_percentage = silence_percentage
+        self._noises = None
+
+    @staticmethod
+    def _split_of(path: Path, lists: dict) -> str:
+        key = f"{path.parent.name}/{path.stem}"
+        listed = [s for s, keys in lists.items() if keys is not None and key in keys]
+        if listed:
+            return listed[0]
+        rule = which_set(path.name)
+        # A split that has an official list takes exactly its list; the hash rule fills the others.
+        return "training" if lists.get(rule) is not None else rule
+
+    def noises(self, sample_rate: int) -> list[np.ndarray]:
+        """The background-noise recordings as float32 arrays (loaded once)."""
+        if self._noises is None:
+            self._noises = [read_audio(p, sample_rate)[0] for p in self.noise_paths]
+        return self._noises
+
+    def _silence(self, split: str, count: int, clip_samples: int, sample_rate: int) -> list[Clip]:
+        """Generated silence: a random stretch of a random noise recording at a random volume in [0, 1)."""
+        if count == 0 or not self.noise_paths:
+            return []
+        lengths = [len(n) for n in self.noises(sample_rate)]
+        rng = np.random.default_rng([self.seed, zlib.crc32(split.encode())])
+        out = []
+        for _ in range(count):
+            i = int(rng.integers(len(lengths)))
+            offset = int(rng.integers(max(1, lengths[i] - clip_samples)))
+            out.append(Clip(SILENCE, split, noise=(i, offset, round(float(rng.uniform(0, 1)), 4))))
+        return out
+
+    def split(self, name: str, clip_samples: int = 16000, sample_rate: int = 16000) -> list[Clip]:
+        """Every clip of a split ("training", "validation", "testing" or "all"), with generated silence added
+        (silence_percentage of the recorded clips) unless the folder has recorded `_silence_` clips there."""
+        if name not in SPLITS + ("all",):
+            raise KwsError(f"unknown split {name!r}; use one of {', '.join(SPLITS)} or all")
+        clips = [c for c in self.recorded if name in ("all", c.split)]
+        if clips and not any(c.label == SILENCE for c in clips):
+            count = round(len(clips) * self.silence_percentage / 100)
+            clips = clips + self._silence(name, count, clip_samples, sample_rate)
+        return clips
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """label -> split -> number of clips (generated silence included)."""
+        table = {label: dict.fromkeys(SPLITS, 0) for label in self.labels}
+        for split in SPLITS:
+            for c in self.split(split):
+                table[c.label][split] += 1
+        return table

@@ -1,0 +1,48 @@
+"""The depthwise-separable CNN ("Hello Edge" DS-CNN), sized for a Cortex-M4 and TFLite Micro's op set."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    channels: int = 32
+    blocks: int = 4
+    first_kernel: tuple[int, int] = (10, 4)
+    first_stride: tuple[int, int] = (2, 2)
+    dropout: float = 0.2
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def build_dscnn(input_shape: tuple[int, int], n_classes: int, config: ModelConfig = ModelConfig(), batch_size=None):
+    """(frames, mfcc) features -> class probabilities: conv, `blocks` x (depthwise 3x3, pointwise 1x1),
+    average pool, dense, softmax. Every op is in TFLite Micro's int8 kernel set. Export with batch_size=1."""
+    import keras
+    from keras import layers
+
+    def bn_relu(x, name):
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    inputs = keras.Input(shape=(*input_shape, 1), batch_size=batch_size, name="mfcc")
+    x = layers.Conv2D(config.channels, config.first_kernel, strides=config.first_stride, padding="same",
+                      use_bias=False, name="conv")(inputs)
+    x = bn_relu(x, "conv")
+    for i in range(config.blocks):
+        x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"dw{i}")(x)
+        x = bn_relu(x, f"dw{i}")
+        x = layers.Conv2D(config.channels, 1, use_bias=False, name=f"pw{i}")(x)
+        x = bn_relu(x, f"pw{i}")
+    x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
+    x = layers.Flatten(name="flat")(x)
+    x = layers.Dropout(config.dropout, name="drop")(x)
+    x = layers.Dense(n_classes, name="fc")(x)
+    outputs = layers.Softmax(name="probs")(x)
+    return keras.Model(inputs, outputs, name="dscnn")

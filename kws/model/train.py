@@ -1,0 +1,171 @@
+"""Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, class weights,
+cosine learning-rate schedule, a checkpoint every epoch and `resume`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..data.augment import AugmentConfig, augment
+from ..data.cache import batched_mfcc, clip_audio, clip_features
+from ..data.speech_commands import SpeechCommands
+from ..errors import KwsError
+from ..features import FeatureConfig
+from ..labels import SILENCE
+from .dscnn import ModelConfig, build_dscnn
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.05
+    seed: int = 0
+    limit_per_class: int | None = None  # keep at most this many training clips per class (quick runs, tests)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _limit(clips, limit, seed):
+    if limit is None:
+        return clips
+    rng = np.random.default_rng(seed)
+    by_label = {}
+    for c in clips:
+        by_label.setdefault(c.label, []).append(c)
+    kept = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        kept += [group[i] for i in sorted(rng.permutation(len(group))[:limit])]
+    return kept
+
+
+def learning_rate(epoch: int, config: TrainConfig) -> float:
+    """One warm-up epoch, then cosine decay to 1 % of the peak."""
+    if epoch == 0:
+        return config.learning_rate * 0.1
+    t = (epoch - 1) / max(1, config.epochs - 2)
+    return config.learning_rate * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(1.0, t))))
+
+
+@dataclasses.dataclass
+class Prepared:
+    """What training and quantization need: the data set, labels, and the clean features."""
+
+    dataset: SpeechCommands
+    labels: tuple[str, ...]
+    train_clips: list
+    val_clips: list
+    train_audio: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def prepare(data_dir, feature_config: FeatureConfig, config: TrainConfig, words=None, cache_dir=None) -> Prepared:
+    kwargs = {"words": tuple(words)} if words else {}
+    dataset = SpeechCommands(data_dir, **kwargs)
+    n = feature_config.clip_samples
+    train_clips = _limit(dataset.split("training", n, feature_config.sample_rate), config.limit_per_class, config.seed)
+    val_clips = dataset.split("validation", n, feature_config.sample_rate)
+    if not train_clips or not val_clips:
+        raise KwsError(f"{data_dir}: needs clips in both the training and the validation split to train")
+    index = {label: i for i, label in enumerate(dataset.labels)}
+    return Prepared(
+        dataset, dataset.labels, train_clips, val_clips,
+        clip_audio(dataset, train_clips, feature_config, cache_dir),
+        np.array([index[c.label] for c in train_clips]),
+        clip_features(dataset, val_clips, feature_config, cache_dir),
+        np.array([index[c.label] for c in val_clips]),
+    )
+
+
+def _epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
+    rng = np.random.default_rng([seed, epoch])
+    silence = np.array([c.label == SILENCE for c in prep.train_clips])
+    noises = prep.dataset.noises(feature_config.sample_rate)
+    audio = augment(prep.train_audio, silence, noises, rng, augment_config, feature_config.sample_rate)
+    return batched_mfcc(audio, feature_config)
+
+
+def train(data_dir, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
+          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None):
+    """Train; writes out_dir/{best,last}.weights.h5, state.json (settings, history). Returns the best Keras model."""
+    import keras
+    import tensorflow as tf
+
+    out = Path(out_dir)
+    state_path = out / "state.json"
+    state = json.loads(state_path.read_text()) if resume and state_path.is_file() else None
+    if resume and state is None:
+        raise KwsError(f"{out}: nothing to resume (no state.json); start without --resume")
+    if state is not None:
+        feature_config = FeatureConfig.from_dict(state["features"])
+        model_config = ModelConfig.from_dict(state["model"])
+        config = TrainConfig(**state["train"])
+        augment_config = AugmentConfig(**state["augment"])
+        words = state["labels"][2:]
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    prep = prepare(data_dir, feature_config, config, words, cache_dir)
+    counts = np.bincount(prep.y_train, minlength=len(prep.labels))
+    if (counts == 0).any():
+        missing = [l for l, c in zip(prep.labels, counts) if c == 0]
+        raise KwsError(f"{data_dir}: no training clips for {missing}; add clips for every class")
+    class_weight = {i: float(len(prep.y_train) / (len(counts) * c)) for i, c in enumerate(counts)}
+
+    model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), len(prep.labels), model_config)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    if state is None:
+        state = {"features": feature_config.to_dict(), "model": model_config.to_dict(), "train": config.to_dict(),
+                 "augment": dataclasses.asdict(augment_config), "labels": list(prep.labels),
+                 "data": str(data_dir), "n_train": len(prep.train_clips), "n_val": len(prep.val_clips),
+                 "epoch": -1, "best_accuracy": 0.0, "history": []}
+    else:
+        model.load_weights(out / "last.weights.h5")
+    print(f"training on {len(prep.train_clips)} clips, validating on {len(prep.val_clips)}, "
+          f"{model.count_params()} parameters, {config.epochs} epochs", flush=True)
+
+    x_val = prep.x_val[..., None]
+    y_val = keras.utils.to_categorical(prep.y_val, len(prep.labels))
+    y_train = keras.utils.to_categorical(prep.y_train, len(prep.labels))
+    verbose = 1 if sys.stdout.isatty() else 2
+    first = state["epoch"] + 1
+    with ThreadPoolExecutor(1) as pool:
+        make = lambda e: pool.submit(_epoch_features, prep, e, config.seed, feature_config, augment_config)
+        pending = make(first) if first < config.epochs else None
+        for epoch in range(first, config.epochs):
+            x_train = pending.result()[..., None]
+            pending = make(epoch + 1) if epoch + 1 < config.epochs else None
+            model.optimizer.learning_rate.assign(learning_rate(epoch, config))
+            print(f"epoch {epoch + 1}/{config.epochs}  lr {learning_rate(epoch, config):.2e}", flush=True)
+            fit = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=1, verbose=verbose,
+                            class_weight=class_weight, validation_data=(x_val, y_val), shuffle=True)
+            val_acc = float(fit.history["val_accuracy"][-1])
+            model.save_weights(out / "last.weights.h5")
+            if val_acc > state["best_accuracy"]:
+                state["best_accuracy"] = val_acc
+                model.save_weights(out / "best.weights.h5")
+            state["epoch"] = epoch
+            state["history"].append({k: float(v[-1]) for k, v in fit.history.items()})
+            tmp = state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state, indent=1))
+            os.replace(tmp, state_path)
+    model.load_weights(out / "best.weights.h5")
+    print(f"best validation accuracy (float, clean): {state['best_accuracy']:.4f}", flush=True)
+    return model, prep, state

@@ -1,0 +1,53 @@
+"""Figures people would rather look at than read (drawn off-screen to PNG)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def mfcc_image(audio: np.ndarray, features: np.ndarray, sample_rate: int, hop_length: int, title: str, out) -> None:
+    """Waveform above the MFCC image (coefficients over time)."""
+    plt = _pyplot()
+    fig, (ax_wave, ax_mfcc) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, height_ratios=(1, 2))
+    t = np.arange(len(audio)) / sample_rate
+    ax_wave.plot(t, audio, linewidth=0.5)
+    ax_wave.set_ylabel("amplitude")
+    ax_wave.set_title(title)
+    extent = (0, len(features) * hop_length / sample_rate, -0.5, features.shape[1] - 0.5)
+    image = ax_mfcc.imshow(features.T, origin="lower", aspect="auto", extent=extent, cmap="magma", interpolation="nearest")
+    ax_mfcc.set_xlabel("time (s)")
+    ax_mfcc.set_ylabel("MFCC index")
+    fig.colorbar(image, ax=[ax_wave, ax_mfcc], label="value")
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def confusion_matrix(confusion, labels, title: str, out) -> None:
+    """Row-normalised confusion matrix with the counts written in each cell."""
+    plt = _pyplot()
+    counts = np.asarray(confusion)
+    rates = counts / np.maximum(1, counts.sum(axis=1, keepdims=True))
+    fig, ax = plt.subplots(figsize=(8, 7))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,69 @@
+"""Run a .tflite model with its metadata: ai-edge-litert for the host, TFLite Micro's Python interpreter for
+on-device numerics. Both take float features, quantize them with the model's own input parameters, and
+return float probabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import DEFAULT_MODEL
+from .errors import KwsError
+from .features import FeatureConfig
+from .model.metadata import check_features, load_model_file
+
+
+class Model:
+    """A quantized keyword model: `predict(features (frames, n_mfcc)) -> probabilities (n_labels,)`."""
+
+    def __init__(self, path=DEFAULT_MODEL, runtime: str = "litert", config: FeatureConfig | None = None):
+        self.path = Path(path)
+        self.bytes, self.metadata = load_model_file(self.path)
+        self.config = config or FeatureConfig()
+        check_features(self.metadata, self.config, self.path)
+        self.labels = tuple(self.metadata["labels"])
+        self.runtime = runtime
+        if runtime == "litert":
+            from ai_edge_litert.interpreter import Interpreter
+
+            self._interp = Interpreter(model_content=self.bytes, num_threads=1)
+            self._interp.allocate_tensors()
+            inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
+            self._in_index, self._out_index = inp["index"], out["index"]
+            self.input_quant, self.output_quant = inp["quantization"], out["quantization"]
+            self.input_shape = tuple(inp["shape"])
+        elif runtime == "tflm":
+            try:
+                from tflite_micro.python.tflite_micro import runtime as tflm
+            except ImportError:
+                raise KwsError("the tflm runtime needs the tflite-micro package; `pip install tflite-micro`") from None
+            self._interp = tflm.Interpreter.from_bytes(self.bytes)
+            inp, out = self._interp.get_input_details(0), self._interp.get_output_details(0)
+            self.input_quant = tuple(inp["quantization_parameters"]["scales"][:1]) + tuple(inp["quantization_parameters"]["zero_points"][:1])
+            self.output_quant = tuple(out["quantization_parameters"]["scales"][:1]) + tuple(out["quantization_parameters"]["zero_points"][:1])
+            self.input_shape = tuple(inp["shape"])
+        else:
+            raise KwsError(f"unknown runtime {runtime!r}; use litert or tflm")
+
+    def quantize_input(self, features: np.ndarray) -> np.ndarray:
+        scale, zero = self.input_quant[:2]
+        q = np.round(np.asarray(features, np.float32) / scale) + zero
+        return np.clip(q, -128, 127).astype(np.int8).reshape(self.input_shape)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities for one window of features (n_frames, n_mfcc)."""
+        q = self.quantize_input(features)
+        if self.runtime == "litert":
+            self._interp.set_tensor(self._in_index, q)
+            self._interp.invoke()
+            raw = self._interp.get_tensor(self._out_index)
+        else:
+            self._interp.set_input(q, 0)
+            self._interp.invoke()
+            raw = self._interp.get_output(0)
+        scale, zero = self.output_quant[:2]
+        return (raw.reshape(-1).astype(np.float32) - zero) * scale
+
+    def predict_batch(self, features: np.ndarray) -> np.ndarray:
+        return np.stack([self.predict(f) for f in features]) if len(features) else np.zeros((0, len(self.labels)))

@@ -1,0 +1,82 @@
+import dataclasses
+
+import librosa
+import numpy as np
+import pytest
+
+from kws.audio import read_audio
+from kws.errors import KwsError
+from kws.features import FeatureConfig, StreamingMfcc, mfcc, num_frames, tables
+
+CONFIG = FeatureConfig()
+
+
+def librosa_mfcc(audio, c: FeatureConfig):
+    """librosa's MFCC with our framing: pad so that librosa's centred n_fft frame holds our window."""
+    pad = (c.n_fft - c.window_length) // 2
+    mel = librosa.feature.melspectrogram(
+        y=np.pad(audio, (pad, pad)), sr=c.sample_rate, n_fft=c.n_fft, hop_length=c.hop_length,
+        win_length=c.window_length, window="hann", center=False, n_mels=c.n_mels, fmin=c.fmin, fmax=c.fmax, power=2.0)
+    log_mel = librosa.power_to_db(mel, ref=1.0, amin=c.log_floor, top_db=None)
+    return librosa.feature.mfcc(S=log_mel, n_mfcc=c.n_mfcc, dct_type=2, norm="ortho", lifter=c.lifter).T
+
+
+def test_filterbank_matches_librosa():
+    ref = librosa.filters.mel(sr=16000, n_fft=CONFIG.n_fft, n_mels=CONFIG.n_mels, fmin=CONFIG.fmin, fmax=CONFIG.fmax)
+    np.testing.assert_allclose(tables(CONFIG).mel, ref, atol=1e-7)
+
+
+@pytest.mark.parametrize("config", [CONFIG, dataclasses.replace(CONFIG, lifter=0, n_mfcc=13, fmax=7600.0)])
+def test_mfcc_matches_librosa_on_real_clips(real_clips, config):
+    for path in real_clips:
+        audio, _ = read_audio(path, 16000)
+        ours, ref = mfcc(audio, config), librosa_mfcc(audio, config)
+        assert ours.shape == ref.shape
+        # dB-domain values of size ~100: float32 rounding is the only difference
+        np.testing.assert_allclose(ours, ref, atol=1e-3 * np.abs(ref).max())
+
+
+def test_one_second_gives_the_model_window():
+    assert CONFIG.clip_samples == 16000
+    assert mfcc(np.zeros(16000), CONFIG).shape == (49, 10)
+    assert num_frames(639, CONFIG) == 0 and mfcc(np.zeros(639), CONFIG).shape == (0, 10)
+    assert num_frames(640, CONFIG) == 1 and num_frames(959, CONFIG) == 1 and num_frames(960, CONFIG) == 2
+
+
+def test_batch_of_clips_equals_each_clip(real_clips):
+    clips = np.stack([np.pad(read_audio(p, 16000)[0], (0, 16000))[:16000] for p in real_clips])
+    batch = mfcc(clips, CONFIG)
+    for clip, feats in zip(clips, batch):
+        np.testing.assert_allclose(feats, mfcc(clip, CONFIG), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 160, 319, 320, 321, 1000, 4096, 16000, 100000])
+def test_streaming_equals_batch(real_clips, chunk):
+    audio = np.concatenate([read_audio(p, 16000)[0] for p in real_clips])  # ~4 s of real speech
+    whole = mfcc(audio, CONFIG)
+    stream = StreamingMfcc(CONFIG)
+    pieces = [stream.push(audio[i : i + chunk]) for i in range(0, len(audio), chunk)]
+    streamed = np.concatenate(pieces)
+    assert streamed.shape == whole.shape
+    np.testing.assert_allclose(streamed, whole, rtol=0, atol=1e-4)
+
+
+def test_streaming_reset_starts_over(real_clips):
+    audio, _ = read_audio(real_clips[0], 16000)
+    stream = StreamingMfcc(CONFIG)
+    stream.push(audio[:1000])
+    stream.reset()
+    np.testing.assert_allclose(stream.push(audio), mfcc(audio, CONFIG), atol=1e-4)
+
+
+def test_log_floor_bounds_silence():
+    feats = mfcc(np.zeros(16000), CONFIG)
+    floor_db = 10 * np.log10(CONFIG.log_floor)
+    expected = floor_db * tables(CONFIG).dct.sum(axis=1)  # every mel band sits at the floor
+    np.testing.assert_allclose(feats, np.broadcast_to(expected, feats.shape), atol=1e-3)
+
+
+def test_config_round_trip_and_unknown_keys():
+    assert FeatureConfig.from_dict(CONFIG.to_dict()) == CONFIG
+    with pytest.raises(KwsError, match="unknown keys"):
+        FeatureConfig.from_dict({**CONFIG.to_dict(), "preemphasis": 0.97})

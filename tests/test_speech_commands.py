@@ -1,0 +1,126 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import tone, write_wav
+from kws.cli import main
+from kws.data.augment import AugmentConfig, augment
+from kws.data.cache import clip_audio, clip_features
+from kws.data.speech_commands import SpeechCommands, which_set
+from kws.errors import KwsError
+from kws.features import FeatureConfig, mfcc
+from kws.labels import LABELS
+
+
+def test_hash_rule_matches_the_official_validation_list(data_dir):
+    listed = {line.split("/")[1] for line in (data_dir / "validation_list.txt").read_text().split()}
+    assert len(listed) > 500
+    assert all(which_set(name) == "validation" for name in listed)
+    # the rule keeps every clip of one speaker in one split
+    assert which_set("0a7c2a8d_nohash_0.wav") == which_set("0a7c2a8d_nohash_4.flac")
+
+
+def test_shared_data_has_the_twelve_classes(data_dir):
+    stats = SpeechCommands(data_dir).stats()
+    assert tuple(stats) == LABELS
+    for label, counts in stats.items():
+        assert counts["training"] > 300 and counts["validation"] > 40, label
+        assert counts["testing"] == 0  # the subset holds no testing speakers
+    # every non-core word, and the folder named `unknown`, is _unknown_
+    assert stats["_unknown_"]["training"] > 2000
+
+
+def test_data_stats_command(data_dir, capsys):
+    assert main(["data", "stats", str(data_dir), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["yes"]["validation"] == 250 and set(stats) == set(LABELS)
+    assert main(["data", "stats", str(data_dir)]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split() == ["class", "training", "validation", "testing"]
+
+
+def test_hash_rule_when_there_are_no_lists(tiny_speech_commands):
+    data = SpeechCommands(tiny_speech_commands)
+    for clip in data.recorded:
+        assert clip.split == which_set(clip.path.name)
+    assert {c.label for c in data.recorded} == {"yes", "no", "_unknown_"}  # marvin is not a core word
+    assert data.labels == LABELS
+
+
+def test_official_lists_override_the_hash_rule(tiny_speech_commands):
+    name = next((tiny_speech_commands / "yes").iterdir()).name
+    (tiny_speech_commands / "testing_list.txt").write_text(f"yes/{name}\n")
+    data = SpeechCommands(tiny_speech_commands)
+    by_name = {(c.path.parent.name, c.path.name): c.split for c in data.recorded}
+    assert by_name[("yes", name)] == "testing"
+    # only the listed clip is in testing; the validation split still follows the hash rule
+    assert sum(s == "testing" for s in by_name.values()) == 1
+    assert any(s == "validation" for s in by_name.values())
+
+
+def test_official_test_set_layout(tmp_path):
+    root = tmp_path / "test_set"
+    write_wav(root / "_silence_" / "silence_0.wav", np.zeros(16000))
+    write_wav(root / "_unknown_" / "bed_00f0204f_nohash_0.wav", tone(1.0))
+    write_wav(root / "yes" / "0a2b400e_nohash_0.wav", tone(1.0))
+    data = SpeechCommands(root)
+    clips = data.split("all")
+    assert sorted(c.label for c in clips) == ["_silence_", "_unknown_", "yes"]  # no generated silence added
+
+
+def test_generated_silence_is_deterministic_and_at_random_volume(tiny_speech_commands):
+    a = SpeechCommands(tiny_speech_commands).split("training")
+    b = SpeechCommands(tiny_speech_commands).split("training")
+    silence = [c for c in a if c.label == "_silence_"]
+    assert a == b and len(silence) == round(0.1 * sum(c.label != "_silence_" for c in a))
+    volumes = [c.noise[2] for c in silence]
+    assert min(volumes) >= 0 and max(volumes) < 1 and len(set(volumes)) > 1
+
+
+def test_missing_or_empty_folder_is_one_line(tmp_path):
+    with pytest.raises(KwsError, match="no such folder"):
+        SpeechCommands(tmp_path / "nope")
+    with pytest.raises(KwsError, match="no .wav or .flac clips"):
+        SpeechCommands(tmp_path)
+    assert main(["data", "stats", str(tmp_path / "nope")]) == 2
+
+
+def test_cache_returns_the_same_and_skips_decoding(tiny_speech_commands, tmp_path, monkeypatch):
+    config = FeatureConfig()
+    data = SpeechCommands(tiny_speech_commands)
+    clips = data.split("training")
+    first = clip_features(data, clips, config, tmp_path / "cache", progress=False)
+    audio = clip_audio(data, clips, config, tmp_path / "cache", progress=False)
+    np.testing.assert_allclose(first, mfcc(audio, config), atol=1e-4)
+    assert np.abs(audio[[c.label == "_silence_" for c in clips]]).max() > 0  # silence holds noise
+
+    import kws.data.cache as cache
+
+    monkeypatch.setattr(cache, "read_audio", lambda *a: pytest.fail("decoded again despite the cache"))
+    np.testing.assert_array_equal(clip_features(data, clips, config, tmp_path / "cache", progress=False), first)
+    # another feature setting is another cache entry (audio still cached)
+    other = clip_features(data, clips, FeatureConfig(n_mfcc=13), tmp_path / "cache", progress=False)
+    assert other.shape[-1] == 13
+
+
+def test_augmentation_is_seeded_and_recipe_like(tiny_speech_commands):
+    config = FeatureConfig()
+    data = SpeechCommands(tiny_speech_commands)
+    clips = data.split("training")
+    audio = clip_audio(data, clips, config, None, progress=False)
+    silence = np.array([c.label == "_silence_" for c in clips])
+    noises = data.noises(16000)
+    aug = AugmentConfig()
+    a = augment(audio, silence, noises, np.random.default_rng(1), aug, 16000)
+    b = augment(audio, silence, noises, np.random.default_rng(1), aug, 16000)
+    c = augment(audio, silence, noises, np.random.default_rng(2), aug, 16000)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert np.abs(a).max() <= 1.0
+    # no noise, no gain: a pure time shift of at most 100 ms
+    plain = AugmentConfig(background_frequency=0.0, gain_db=0.0)
+    shifted = augment(audio[~silence][:5], silence[~silence][:5], noises, np.random.default_rng(3), plain, 16000)
+    for x, y in zip(audio[~silence][:5], shifted):
+        lags = [s for s in range(-1600, 1601) if np.allclose(np.roll(x, s)[1600:-1600], y[1600:-1600], atol=1e-6)]
+        assert lags, "output is not a shifted copy of the input"
