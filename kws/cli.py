@@ -96,15 +96,76 @@ def _evaluate(args) -> None:
                           "runtimes": report["results"]}))
 
 
+def _detect(args) -> None:
+    from .audio import read_audio
+    from .detector import DetectorSettings, detect_audio
+    from .runtime import Model
+
+    model = Model(args.model)
+    audio, notes = read_audio(args.file, model.config.sample_rate)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    settings = DetectorSettings.from_metadata(model.metadata, threshold=args.threshold)
+    detections = detect_audio(model, audio, settings)
+    if args.json:
+        print(json.dumps([d.to_dict() for d in detections]))
+        return
+    for d in detections:
+        print(f"{d.time_s:9.2f} s  {d.label:<6} score {d.score:.2f}")
+    print(f"{len(detections)} detection(s) in {len(audio) / model.config.sample_rate:.1f} s of {args.file} "
+          f"(threshold {settings.threshold:g})", file=sys.stderr)
+
+
+def _listen(args) -> None:
+    from .listen import list_devices, listen
+
+    if args.list_devices:
+        print(list_devices())
+        return
+    device = int(args.device) if args.device and args.device.isdigit() else args.device
+    listen(args.model, device, args.threshold, args.duration)
+
+
+def _eval_stream(args) -> None:
+    from .stream_eval import eval_stream
+
+    report = eval_stream(args.model, args.data, args.minutes, args.split, args.seed, args.noise_volume,
+                         args.threshold, args.save_stream)
+    r = report["result"]
+    print(f"{report['minutes']:.1f} min stream ({args.split} speakers, noise volume < {args.noise_volume:g}, seed "
+          f"{args.seed}): {r['hits']}/{r['keywords']} keywords detected ({100 * r['hit_rate']:.1f} %), "
+          f"{r['false_accepts']} false accepts ({r['false_accepts_per_hour']:.2f} per hour), latency after the word "
+          f"ends median {r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s "
+          f"(threshold {report['settings']['threshold']:g})")
+    if args.plot:
+        from .plots import det_curve
+
+        det_curve(report["sweep"], report["settings"]["threshold"],
+                  f"{Path(args.model).name}: {report['minutes']:.0f} min stream, {args.split} speakers", args.plot)
+        print(f"wrote {args.plot}")
+    if args.json:
+        print(json.dumps(report))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("listen", help="live keyword spotting from the microphone",
+                       description="Listen to a microphone (16 kHz mono, or the device's rate resampled) and print "
+                                   "each detection with its time and score. Ctrl-C stops with a summary.")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    p.add_argument("--device", help="input device, by number or name (default: the system's default input)")
+    p.add_argument("--list-devices", action="store_true", help="list the input devices and exit")
+    p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of audio")
+    p.set_defaults(handler=_listen)
 
     p = sub.add_parser("features", help="print (and plot) the MFCC features of an audio file",
                        description="Compute the front end's MFCC features of FILE (converted to 16 kHz mono if needed).")
     p.add_argument("file", help="audio file (wav, flac, ...)")
     p.add_argument("--plot", metavar="PNG", help="also draw the waveform and MFCC image to this PNG")
-    p.set_defaults(run=_features)
+    p.set_defaults(handler=_features)
 
     data = sub.add_parser("data", help="inspect Speech Commands style data folders",
                           description="Inspect a folder in Speech Commands layout.")
@@ -113,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Count clips per class in the training / validation / testing splits.")
     p.add_argument("dir", nargs="?", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
     p.add_argument("--json", action="store_true", help="print one JSON object: label -> split -> count")
-    p.set_defaults(run=_data_stats)
+    p.set_defaults(handler=_data_stats)
 
     p = sub.add_parser("train", help="train a DS-CNN on a Speech Commands folder, then quantize it",
                        description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
@@ -129,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
-    p.set_defaults(run=_train)
+    p.set_defaults(handler=_train)
 
     p = sub.add_parser("quantize", help="int8-quantize a training run into a .tflite with metadata",
                        description="Full-integer post-training quantization (int8 in and out) of a run's best "
@@ -139,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="models/kws12.tflite", help="output .tflite (default models/kws12.tflite)")
     p.add_argument("--data", help="data folder (default: the one the run trained on)")
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
-    p.set_defaults(run=_quantize)
+    p.set_defaults(handler=_quantize)
 
     p = sub.add_parser("evaluate", help="accuracy per class and confusion matrix of a model on a data folder",
                        description="Score a model on a folder in Speech Commands layout (also the official test set: "
@@ -154,14 +215,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="end with one JSON line: n, accuracy, per_class, runtimes")
     p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix to this PNG")
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
-    p.set_defaults(run=_evaluate)
+    p.set_defaults(handler=_evaluate)
+
+    p = sub.add_parser("detect", help="find keywords in a recording",
+                       description="Run the streaming detector over a recording of any length (wav, flac, ...; "
+                                   "other rates and channel counts are converted, with a note).")
+    p.add_argument("file", help="recording")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
+    p.add_argument("--json", action="store_true", help='print one JSON list of {"label", "time_s", "score"}')
+    p.set_defaults(handler=_detect)
+
+    p = sub.add_parser("eval-stream", help="hit rate, false accepts per hour and latency on a long noisy stream",
+                       description="Build a long stream of unseen speakers' keyword and other-word clips over "
+                                   "background noise, run the detector, and report hit rate, false accepts per "
+                                   "hour and latency, with a DET curve across thresholds.")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"Speech Commands folder (default {DEFAULT_DATA})")
+    p.add_argument("--split", default="validation", help="whose clips (default validation: unseen speakers)")
+    p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
+    p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
+    p.add_argument("--threshold", type=float, help="threshold to report (default: the model's)")
+    p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
+    p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
+    p.add_argument("--json", action="store_true", help="end with one JSON line: result, settings and the sweep")
+    p.set_defaults(handler=_eval_stream)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        args.handler(args)
     except KwsError as e:
         print(f"kws: error: {e}", file=sys.stderr)
         return KwsError.exit_code

@@ -51,3 +51,25 @@ def confusion_matrix(confusion, labels, title: str, out) -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+def det_curve(rows, default_threshold: float, title: str, out) -> None:
+    """Miss rate against false accepts per hour across thresholds; the default threshold is marked."""
+    plt = _pyplot()
+    fa = np.array([r["false_accepts_per_hour"] for r in rows])
+    miss = 1 - np.array([r["hit_rate"] for r in rows])
+    floor = 0.5 * min([f for f in fa if f > 0] or [0.1])  # zero false accepts drawn at the left edge
+    fig, ax = plt.subplots(figsize=(7, 5))
+    ax.plot(np.maximum(fa, floor), 100 * miss, marker=".", linewidth=1)
+    for r, x, y in zip(rows, np.maximum(fa, floor), 100 * miss):
+        if r["threshold"] == round(default_threshold, 4):
+            ax.plot([x], [y], "o", color="red", label=f"default threshold {default_threshold:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("false accepts per hour (0 drawn at the left edge)")
+    ax.set_ylabel("miss rate (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)

@@ -43,7 +43,7 @@ def _decode(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, p
     n = config.clip_samples
     out = np.zeros((len(clips), n), np.int16)
     noises = dataset.noises(config.sample_rate) if any(c.path is None for c in clips) else []
-    for i, c in enumerate(tqdm(clips, desc="decoding clips", unit="clip", disable=not progress, leave=False)):
+    for i, c in enumerate(tqdm(clips, desc="decoding clips", unit="clip", disable=None if progress else True, leave=False)):
         if c.path is not None:
             audio = fit_clip(read_audio(c.path, config.sample_rate)[0], n, c.path, config.sample_rate)
         else:

@@ -28,7 +28,7 @@ def build_dscnn(input_shape: tuple[int, int], n_classes: int, config: ModelConfi
     from keras import layers
 
     def bn_relu(x, name):
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
         return layers.ReLU(name=f"{name}_relu")(x)
 
     inputs = keras.Input(shape=(*input_shape, 1), batch_size=batch_size, name="mfcc")

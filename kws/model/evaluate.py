@@ -47,7 +47,7 @@ def predict(model_path, features: np.ndarray, runtime: str) -> np.ndarray:
     from ..runtime import Model
 
     model = Model(model_path, runtime)
-    return np.stack([model.predict(f) for f in tqdm(features, desc=f"int8 {runtime}", unit="clip", leave=False)])
+    return np.stack([model.predict(f) for f in tqdm(features, desc=f"int8 {runtime}", unit="clip", leave=False, disable=None)])
 
 
 def evaluate(model_path, data_dir, split: str = "validation", runtimes=("litert",), cache_dir=None) -> dict:

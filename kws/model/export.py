@@ -3,21 +3,21 @@ metadata written into the .tflite; the float Keras model is saved beside it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 
-from ..data.speech_commands import SpeechCommands
+from ..data.augment import AugmentConfig
+from ..detector import DetectorSettings
 from ..errors import KwsError
 from ..features import FeatureConfig
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
 from .metadata import write_metadata
-from .train import TrainConfig, _epoch_features, prepare
-from ..data.augment import AugmentConfig
+from .train import TrainConfig, epoch_features, prepare
 
-DETECTION_DEFAULTS = {"threshold": 0.8, "smoothing_ms": 500, "suppression_ms": 1000}
 REPRESENTATIVE_CLIPS = 1000
 
 
@@ -49,7 +49,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, detection=None)
 
     rng = np.random.default_rng(config.seed)
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
-    augmented = _epoch_features(prep, 0, config.seed, feature_config, AugmentConfig(**state["augment"]))
+    augmented = epoch_features(prep, 0, config.seed, feature_config, AugmentConfig(**state["augment"]))
     tflite = to_int8_tflite(model, augmented[pick], ModelConfig.from_dict(state["model"]))
 
     float_pred = model.predict(prep.x_val[..., None], batch_size=256, verbose=0).argmax(axis=1)
@@ -59,7 +59,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, detection=None)
         "features": feature_config.to_dict(),
         "labels": list(prep.labels),
         "model": {"arch": "ds-cnn", **state["model"], "parameters": int(model.count_params())},
-        "detection": dict(detection or DETECTION_DEFAULTS),
+        "detection": dict(detection or dataclasses.asdict(DetectorSettings())),
         "training": {"data": Path(data_dir).name, "clips": len(prep.train_clips), "epochs": config.epochs,
                      "seed": config.seed},
     }

@@ -89,7 +89,7 @@ def prepare(data_dir, feature_config: FeatureConfig, config: TrainConfig, words=
     )
 
 
-def _epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
+def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
     rng = np.random.default_rng([seed, epoch])
     silence = np.array([c.label == SILENCE for c in prep.train_clips])
     noises = prep.dataset.noises(feature_config.sample_rate)
@@ -147,7 +147,7 @@ def train(data_dir, out_dir, *, feature_config=FeatureConfig(), model_config=Mod
     verbose = 1 if sys.stdout.isatty() else 2
     first = state["epoch"] + 1
     with ThreadPoolExecutor(1) as pool:
-        make = lambda e: pool.submit(_epoch_features, prep, e, config.seed, feature_config, augment_config)
+        make = lambda e: pool.submit(epoch_features, prep, e, config.seed, feature_config, augment_config)
         pending = make(first) if first < config.epochs else None
         for epoch in range(first, config.epochs):
             x_train = pending.result()[..., None]

@@ -1,0 +1,114 @@
+"""The streaming detector: front end -> int8 model -> posterior smoothing -> threshold -> suppression.
+
+Live listening and file detection both feed it audio chunks of any size, so a recording and the same audio from
+a microphone give the same detections. Its defaults come from the model's metadata."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .features import StreamingMfcc
+from .labels import SILENCE, UNKNOWN
+from .runtime import Model
+
+
+@dataclasses.dataclass(frozen=True)
+class Detection:
+    label: str
+    time_s: float  # when the detection fired, seconds from the start of the stream
+    score: float  # smoothed posterior of the label
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "time_s": round(self.time_s, 3), "score": round(self.score, 4)}
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectorSettings:
+    threshold: float = 0.8
+    smoothing_ms: float = 500.0  # average the posteriors of the inferences in this window
+    suppression_ms: float = 1000.0  # no second detection this soon after one
+    stride_ms: float = 40.0  # run the model every this many ms of audio
+
+    @classmethod
+    def from_metadata(cls, metadata: dict, **overrides) -> "DetectorSettings":
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in metadata.get("detection", {}).items() if k in names}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class Decider:
+    """Threshold and suppression over smoothed posteriors: fires when a keyword is the best label with a score at
+    or above the threshold, at most once per suppression window."""
+
+    def __init__(self, labels, settings: DetectorSettings):
+        self.labels = tuple(labels)
+        self.settings = settings
+        self._keywords = np.array([label not in (SILENCE, UNKNOWN) for label in self.labels])
+        self._last_fire = -np.inf
+
+    def step(self, time_s: float, posteriors: np.ndarray) -> Detection | None:
+        best = int(np.argmax(posteriors))
+        score = float(posteriors[best])
+        if (self._keywords[best] and score >= self.settings.threshold
+                and (time_s - self._last_fire) * 1000 >= self.settings.suppression_ms):
+            self._last_fire = time_s
+            return Detection(self.labels[best], time_s, score)
+        return None
+
+
+class Detector:
+    """Feed `push(chunk)` audio at the model's sample rate; it returns the detections the chunk completed.
+    `posteriors` and `time_s` tell the latest smoothed scores and how much audio has been consumed."""
+
+    def __init__(self, model: Model, settings: DetectorSettings | None = None, on_posteriors=None):
+        self.model = model
+        self.on_posteriors = on_posteriors  # called with (time_s, smoothed posteriors) after every inference
+        self.settings = settings or DetectorSettings.from_metadata(model.metadata)
+        config = model.config
+        self.frontend = StreamingMfcc(config)
+        hop_ms = config.hop_ms
+        self._stride = max(1, round(self.settings.stride_ms / hop_ms))
+        self._smooth = max(1, round(self.settings.smoothing_ms / (self._stride * hop_ms)))
+        self.reset()
+
+    def reset(self) -> None:
+        config = self.model.config
+        self.frontend.reset()
+        self._window = np.zeros((config.n_frames, config.n_mfcc), np.float32)
+        self._frames = 0
+        self._history: list[np.ndarray] = []
+        self._decider = Decider(self.model.labels, self.settings)
+        self.posteriors = np.zeros(len(self.model.labels), np.float32)
+
+    @property
+    def time_s(self) -> float:
+        """End of the audio consumed so far, at frame resolution."""
+        c = self.model.config
+        return (c.window_length + (self._frames - 1) * c.hop_length) / c.sample_rate if self._frames else 0.0
+
+    def push(self, chunk: np.ndarray) -> list[Detection]:
+        found = []
+        for frame in self.frontend.push(chunk):
+            self._window = np.roll(self._window, -1, axis=0)
+            self._window[-1] = frame
+            self._frames += 1
+            if self._frames < self.model.config.n_frames or self._frames % self._stride:
+                continue
+            self._history = (self._history + [self.model.predict(self._window)])[-self._smooth :]
+            self.posteriors = np.mean(self._history, axis=0)
+            if self.on_posteriors is not None:
+                self.on_posteriors(self.time_s, self.posteriors)
+            detection = self._decider.step(self.time_s, self.posteriors)
+            if detection is not None:
+                found.append(detection)
+        return found
+
+
+def detect_audio(model: Model, audio: np.ndarray, settings: DetectorSettings | None = None,
+                 chunk: int = 1600) -> list[Detection]:
+    """Run the detector over a whole recording, `chunk` samples at a time (the result does not depend on it)."""
+    detector = Detector(model, settings)
+    return [d for i in range(0, len(audio), chunk) for d in detector.push(audio[i : i + chunk])]

@@ -1,0 +1,128 @@
+"""Detection on a long stream: keyword and other-word clips of unseen speakers placed over background noise,
+with a ground-truth list; hit rate, false accepts per hour and latency, across thresholds (a DET curve)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .audio import fit_clip, read_audio
+from .data.speech_commands import SpeechCommands
+from .detector import Decider, Detector, DetectorSettings
+from .errors import KwsError
+from .labels import SILENCE, UNKNOWN
+from .runtime import Model
+
+MAX_LATENCY_S = 1.0  # a detection later than this after the word ends does not count as a hit
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    label: str
+    start_s: float  # where the 1 s clip starts in the stream
+    end_s: float  # where its speech ends (last 10 ms above -20 dB of the clip's peak)
+    clip: str
+
+
+def _speech_end(clip: np.ndarray, rate: int) -> float:
+    hop = rate // 100
+    rms = np.sqrt(np.mean(clip[: len(clip) // hop * hop].reshape(-1, hop) ** 2, axis=1))
+    loud = np.flatnonzero(rms >= 0.1 * rms.max())
+    return (loud[-1] + 1) * hop / rate if len(loud) else len(clip) / rate
+
+
+def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validation", seed: int = 0,
+                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = 16000):
+    """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
+    with one clip of the split every gap_s seconds (keywords and other words in their natural share)."""
+    dataset = SpeechCommands(data_dir, words=words)
+    clips = [c for c in dataset.split(split) if c.path is not None and c.label != SILENCE]
+    if not clips:
+        raise KwsError(f"{data_dir}: no word clips in the {split} split to build a stream from")
+    rng = np.random.default_rng(seed)
+    total = int(minutes * 60 * rate)
+    audio = np.zeros(total, np.float32)
+    noises = dataset.noises(rate)
+    pos = 0
+    while noises and pos < total:
+        noise = noises[rng.integers(len(noises))]
+        length = min(int(rng.uniform(5, 20) * rate), total - pos, len(noise))
+        start = rng.integers(len(noise) - length + 1)
+        audio[pos : pos + length] = noise[start : start + length] * rng.uniform(0, noise_volume)
+        pos += length
+    events = []
+    t = rng.uniform(*gap_s)
+    order = rng.permutation(len(clips))
+    for i in range(len(clips) * 100):
+        start = int(t * rate)
+        if start + rate > total:
+            break
+        clip = clips[order[i % len(clips)]]
+        samples = fit_clip(read_audio(clip.path, rate)[0], rate, clip.path, rate)
+        audio[start : start + rate] += samples
+        events.append(Event(clip.label, start / rate, start / rate + _speech_end(samples, rate), clip.name))
+        t += 1.0 + rng.uniform(*gap_s)
+    return np.clip(audio, -1, 1), events
+
+
+def score(detections, events, hours: float) -> dict:
+    """Hits (right label, between the clip's start and MAX_LATENCY_S after its speech ends), false accepts
+    (every other detection) and latency after the end of speech."""
+    targets = [e for e in events if e.label not in (SILENCE, UNKNOWN)]
+    used = set()
+    latencies, false_accepts = [], 0
+    for d in detections:
+        match = next((i for i, e in enumerate(targets) if i not in used and e.label == d.label
+                      and e.start_s <= d.time_s <= e.end_s + MAX_LATENCY_S), None)
+        if match is None:
+            false_accepts += 1
+        else:
+            used.add(match)
+            latencies.append(d.time_s - targets[match].end_s)
+    return {"keywords": len(targets), "hits": len(used), "hit_rate": len(used) / max(1, len(targets)),
+            "false_accepts": false_accepts, "false_accepts_per_hour": false_accepts / hours,
+            "latency_median_s": float(np.median(latencies)) if latencies else None,
+            "latency_p90_s": float(np.percentile(latencies, 90)) if latencies else None}
+
+
+def posterior_trace(model: Model, audio: np.ndarray, settings: DetectorSettings, chunk: int = 16000):
+    """Times and smoothed posteriors of every inference of the detector over the audio."""
+    times, posts = [], []
+    detector = Detector(model, settings, on_posteriors=lambda t, p: (times.append(t), posts.append(p.copy())))
+    for i in tqdm(range(0, len(audio), chunk), desc="detector", unit="s", leave=False, disable=None):
+        detector.push(audio[i : i + chunk])
+    return np.array(times), np.array(posts)
+
+
+def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float, thresholds) -> list[dict]:
+    """Scores at each threshold, from one posterior trace (the Decider is the detector's own)."""
+    rows = []
+    for threshold in thresholds:
+        decider = Decider(labels, dataclasses.replace(settings, threshold=float(threshold)))
+        detections = [d for d in (decider.step(t, p) for t, p in zip(times, posts)) if d is not None]
+        rows.append({"threshold": round(float(threshold), 4), **score(detections, events, hours)})
+    return rows
+
+
+def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, noise_volume=0.1,
+                threshold=None, save=None) -> dict:
+    model = Model(model_path)
+    settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold)
+    rate = model.config.sample_rate
+    audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, noise_volume, rate=rate)
+    hours = len(audio) / rate / 3600
+    if save:
+        import soundfile as sf
+
+        sf.write(save, audio, rate, subtype="PCM_16")
+        Path(save).with_suffix(".json").write_text(json.dumps([dataclasses.asdict(e) for e in events], indent=0))
+    times, posts = posterior_trace(model, audio, settings)
+    thresholds = sorted(set(np.round(np.concatenate([np.linspace(0.3, 0.95, 27), [settings.threshold]]), 4)))
+    rows = sweep(times, posts, model.labels, settings, events, hours, thresholds)
+    at_default = next(r for r in rows if r["threshold"] == round(settings.threshold, 4))
+    return {"minutes": round(hours * 60, 2), "split": split, "seed": seed, "noise_volume": noise_volume,
+            "settings": dataclasses.asdict(settings), "result": at_default, "sweep": rows}

@@ -1,0 +1,130 @@
+"""Training, int8 quantization, metadata and evaluation, on a tiny model trained in seconds."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kws.cli import main
+from kws.errors import KwsError
+from kws.features import FeatureConfig
+from kws.model.metadata import check_features, load_model_file, read_metadata, write_metadata
+from kws.runtime import Model
+
+TFLM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}
+
+
+def test_tiny_model_learns_and_carries_its_metadata(tiny_run):
+    data, run, model_path = tiny_run
+    state = json.loads((run / "state.json").read_text())
+    assert state["epoch"] == 7 and len(state["history"]) == 8
+    _, meta = load_model_file(model_path)
+    assert meta["labels"] == ["_silence_", "_unknown_", "yes", "no"]
+    assert meta["features"] == FeatureConfig().to_dict()
+    assert meta["accuracy"]["int8"] > 0.8  # tones are easy: a model that learned nothing scores ~0.3
+    assert abs(meta["accuracy"]["int8"] - meta["accuracy"]["float"]) < 0.1
+    assert set(meta["detection"]) >= {"threshold", "smoothing_ms", "suppression_ms", "stride_ms"}
+
+
+def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, _, model_path = tiny_run
+    interp = Interpreter(model_path=str(model_path))
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    assert inp["dtype"] == np.int8 and out["dtype"] == np.int8
+    assert tuple(inp["shape"]) == (1, 49, 10, 1) and tuple(out["shape"]) == (1, 4)
+    model = schema.ModelT.InitFromPackedBuf(model_path.read_bytes(), 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    ops = {names[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in model.operatorCodes}
+    assert ops <= TFLM_OPS, ops - TFLM_OPS
+
+
+def test_litert_and_tflm_agree(tiny_run):
+    from kws.data.cache import clip_features
+    from kws.data.speech_commands import SpeechCommands
+
+    data, _, model_path = tiny_run
+    dataset = SpeechCommands(data, words=("yes", "no"))
+    features = clip_features(dataset, dataset.split("validation")[:20], FeatureConfig(), progress=False)
+    lite, micro = Model(model_path, "litert"), Model(model_path, "tflm")
+    for f in features:
+        # same int8 kernels up to rounding: at most one output step apart
+        assert np.abs(lite.predict(f) - micro.predict(f)).max() <= lite.output_quant[0] + 1e-6
+
+
+def test_metadata_round_trip_and_refusals(tiny_run, tmp_path):
+    _, _, model_path = tiny_run
+    data, meta = load_model_file(model_path)
+    again = write_metadata(data, {**meta, "note": "x"})
+    assert read_metadata(again)["note"] == "x"
+    other = dict(meta, features={**meta["features"], "n_mels": 32})
+    with pytest.raises(KwsError, match="other feature settings.*n_mels"):
+        check_features(other, FeatureConfig())
+    mismatched = tmp_path / "mismatched.tflite"
+    mismatched.write_bytes(write_metadata(data, other))
+    with pytest.raises(KwsError, match="mismatched.tflite"):
+        Model(mismatched)
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"\0" * 100)
+    assert main(["detect", str(model_path), "--model", str(junk)]) == 2
+
+
+def test_resume_continues_from_the_last_epoch(tiny_run, tmp_path):
+    import shutil
+
+    from kws.model.train import train
+
+    data, run, _ = tiny_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    state = json.loads((copy / "state.json").read_text())
+    state["train"]["epochs"] = 9
+    (copy / "state.json").write_text(json.dumps(state))
+    train(data, copy, resume=True, cache_dir=tmp_path / "cache")
+    state = json.loads((copy / "state.json").read_text())
+    assert state["epoch"] == 8 and len(state["history"]) == 9
+    with pytest.raises(KwsError, match="nothing to resume"):
+        train(data, tmp_path / "empty", resume=True)
+
+
+def test_evaluate_json_and_plot(tiny_run, tmp_path, capsys):
+    data, _, model_path = tiny_run
+    png = tmp_path / "cm.png"
+    args = ["evaluate", "--model", str(model_path), "--data", str(data), "--split", "all", "--json",
+            "--runtime", "litert", "tflm", "float", "--plot", str(png), "--cache-dir", str(tmp_path)]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n"] == 180 + 18  # every clip, plus generated silence
+    assert set(report["per_class"]) == {"_silence_", "_unknown_", "yes", "no"}
+    assert report["per_class"]["yes"]["n"] == 60
+    assert abs(report["runtimes"]["tflm"]["accuracy"] - report["runtimes"]["litert"]["accuracy"]) < 0.02
+    assert report["accuracy"] > 0.8 and png.stat().st_size > 10_000
+
+
+def test_evaluate_official_test_set_layout(tiny_run, tmp_path, capsys):
+    """The official test set: _silence_/, _unknown_/ and word folders of wav files, no split lists."""
+    import shutil
+
+    data, _, model_path = tiny_run
+    test_set = tmp_path / "speech_commands_test_set_v0.02"
+    for word, target in (("yes", "yes"), ("no", "no"), ("bed", "_unknown_")):
+        (test_set / target).mkdir(parents=True)
+        for p in sorted((data / word).glob("*.wav"))[:5]:
+            shutil.copy(p, test_set / target / (f"{word}_{p.name}" if target == "_unknown_" else p.name))
+    (test_set / "_silence_").mkdir()
+    np.zeros(16000, np.int16).tofile(test_set / "_silence_" / "raw_not_wav.wav")  # a broken file is refused
+    assert main(["evaluate", "--model", str(model_path), "--data", str(test_set), "--split", "all", "--json",
+                 "--cache-dir", str(tmp_path)]) == 2
+    assert "raw_not_wav.wav" in capsys.readouterr().err
+    (test_set / "_silence_" / "raw_not_wav.wav").unlink()
+    from conftest import write_wav
+
+    write_wav(test_set / "_silence_" / "silence_0.wav", np.zeros(16000))
+    assert main(["evaluate", "--model", str(model_path), "--data", str(test_set), "--split", "all", "--json",
+                 "--cache-dir", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n"] == 16
+    assert {k: v["n"] for k, v in report["per_class"].items()} == {"_silence_": 1, "_unknown_": 5, "yes": 5, "no": 5}
