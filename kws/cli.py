@@ -147,6 +147,13 @@ def _eval_stream(args) -> None:
         print(json.dumps(report))
 
 
+def _export_firmware(args) -> None:
+    from .firmware import export_firmware
+
+    for path in export_firmware(args.model, args.out):
+        print(f"wrote {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -241,6 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
     p.add_argument("--json", action="store_true", help="end with one JSON line: result, settings and the sweep")
     p.set_defaults(handler=_eval_stream)
+
+    p = sub.add_parser("export-firmware", help="generate the Arduino sketch's model and tables from a model",
+                       description="Write the model as an aligned C array, the front-end tables (window, mel "
+                                   "filterbank, DCT), the labels and the detection settings from the model's "
+                                   "metadata into the sketch folder. Deterministic: same model, same bytes.")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    p.add_argument("--out", default="firmware/kws_nano33", help="sketch folder (default firmware/kws_nano33)")
+    p.set_defaults(handler=_export_firmware)
     return parser
 
 

@@ -70,21 +70,26 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
 
 
 def score(detections, events, hours: float) -> dict:
-    """Hits (right label, between the clip's start and MAX_LATENCY_S after its speech ends), false accepts
-    (every other detection) and latency after the end of speech."""
+    """Each detection is a hit (the right keyword, between its clip's start and MAX_LATENCY_S after its speech
+    ends, first time), a substitution (inside a keyword's window, but another keyword or a repeat) or a false
+    accept (anywhere else: over noise or another word). Latency is counted from the end of speech."""
     targets = [e for e in events if e.label not in (SILENCE, UNKNOWN)]
+    starts = np.array([e.start_s for e in targets])
     used = set()
-    latencies, false_accepts = [], 0
+    latencies, substitutions, false_accepts = [], 0, 0
     for d in detections:
-        match = next((i for i, e in enumerate(targets) if i not in used and e.label == d.label
-                      and e.start_s <= d.time_s <= e.end_s + MAX_LATENCY_S), None)
-        if match is None:
-            false_accepts += 1
+        i = int(np.searchsorted(starts, d.time_s, side="right")) - 1  # the last keyword starting before d
+        inside = i >= 0 and d.time_s <= targets[i].end_s + MAX_LATENCY_S
+        if inside and targets[i].label == d.label and i not in used:
+            used.add(i)
+            latencies.append(d.time_s - targets[i].end_s)
+        elif inside:
+            substitutions += 1
         else:
-            used.add(match)
-            latencies.append(d.time_s - targets[match].end_s)
+            false_accepts += 1
     return {"keywords": len(targets), "hits": len(used), "hit_rate": len(used) / max(1, len(targets)),
-            "false_accepts": false_accepts, "false_accepts_per_hour": false_accepts / hours,
+            "substitutions": substitutions, "false_accepts": false_accepts,
+            "false_accepts_per_hour": false_accepts / hours,
             "latency_median_s": float(np.median(latencies)) if latencies else None,
             "latency_p90_s": float(np.percentile(latencies, 90)) if latencies else None}
 
