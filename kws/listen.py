@@ -18,7 +18,7 @@ BLOCK_S = 0.1  # audio per callback
 def _sounddevice():
     try:
         import sounddevice
-    except OSError:
+    except (OSError, ImportError):
         raise KwsError("PortAudio is not installed, so no microphone can be opened; install it "
                        "(Debian/Ubuntu: `sudo apt-get install libportaudio2`, macOS: `brew install portaudio`)") from None
     return sounddevice

@@ -33,6 +33,41 @@ def tone(seconds=1.0, freq=440.0, rate=16000, amp=0.3):
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+STREAM_WORDS = ("yes", "stop", "left", "go")
+
+
+@pytest.fixture(scope="session")
+def shipped_model():
+    from kws.runtime import Model
+
+    return Model()  # the shipped model
+
+
+@pytest.fixture(scope="session")
+def keyword_stream(shipped_model, data_dir):
+    """8 validation-speaker clips the model is sure of, 2.5 s apart over quiet noise: (audio, [(label, start_s)])."""
+    from kws.audio import fit_clip, read_audio
+    from kws.features import mfcc
+
+    rng = np.random.default_rng(0)
+    listed = [line.split("/") for line in (data_dir / "validation_list.txt").read_text().split()]
+    audio = 0.003 * rng.standard_normal(16000 * 22).astype(np.float32)
+    truth = []
+    for word in STREAM_WORDS:
+        picked = 0
+        for folder, name in listed:
+            if folder != word or picked == 2:
+                continue
+            clip = fit_clip(read_audio(data_dir / folder / name, 16000)[0], 16000, name, 16000)
+            if shipped_model.predict(mfcc(clip, shipped_model.config))[shipped_model.labels.index(word)] > 0.95:
+                start = 1.0 + 2.5 * len(truth)
+                audio[int(start * 16000) : int(start * 16000) + 16000] += clip
+                truth.append((word, start))
+                picked += 1
+    assert len(truth) == 8
+    return audio, truth
+
+
 @pytest.fixture
 def tiny_speech_commands(tmp_path) -> Path:
     """A miniature folder in Speech Commands layout: tones as words, noise as background, hash-rule splits."""

@@ -1,0 +1,89 @@
+"""`kws listen` end to end against a fake ALSA capture device that plays a known recording."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+ASOUNDRC = """pcm.kwsfake {{
+    type file
+    slave.pcm "null"
+    file "/dev/null"
+    infile "{raw}"
+    format "raw"
+    hint {{ show on description "kws fake microphone" }}
+}}
+"""
+
+
+@pytest.fixture
+def fake_mic(tmp_path, keyword_stream):
+    """A HOME whose ~/.asoundrc defines `kwsfake`, a capture device that plays the keyword stream (16-bit raw)."""
+    audio, truth = keyword_stream
+    raw = tmp_path / "stream.raw"
+    np.clip(np.round(audio * 32768), -32768, 32767).astype("<i2").tofile(raw)
+    (tmp_path / ".asoundrc").write_text(ASOUNDRC.format(raw=raw))
+    return dict(os.environ, HOME=str(tmp_path)), truth
+
+
+def kws(*args, env, **kwargs):
+    return [sys.executable, "-m", "kws.cli", *args], dict(env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                         text=True, **kwargs)
+
+
+def test_listen_detects_the_recording_and_exits_cleanly(fake_mic):
+    env, truth = fake_mic
+    cmd, kw = kws("listen", "--device", "kwsfake", "--duration", "22", env=env)
+    result = subprocess.run(cmd, timeout=120, **kw)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("listening on 'kwsfake' (16000 Hz)")
+    detections = [line.split() for line in lines[1:-1]]
+    assert [d[2] for d in detections] == [label for label, _ in truth]
+    for d, (_, start) in zip(detections, truth):
+        assert start < float(d[0]) < start + 1.5
+    assert lines[-1] == f"stopped after 22.0 s: 8 detection(s) (yes x2, stop x2, left x2, go x2), 0 input overflow(s)"
+
+
+def test_ctrl_c_stops_with_a_summary(fake_mic):
+    env, _ = fake_mic
+    cmd, kw = kws("listen", "--device", "kwsfake", env=env)
+    proc = subprocess.Popen(cmd, **kw)
+    time.sleep(5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert out.splitlines()[-1].startswith("stopped after ")
+
+
+def test_list_devices_and_unknown_device(fake_mic):
+    env, _ = fake_mic
+    cmd, kw = kws("listen", "--list-devices", env=env)
+    listed = subprocess.run(cmd, timeout=60, **kw)
+    assert listed.returncode == 0 and "kwsfake" in listed.stdout
+    cmd, kw = kws("listen", "--device", "no-such-mic", env=env)
+    failed = subprocess.run(cmd, timeout=60, **kw)
+    assert failed.returncode == 2
+    assert failed.stderr.count("\n") == 1 and "no-such-mic" in failed.stderr and "--list-devices" in failed.stderr
+
+
+def test_missing_portaudio_is_one_line(monkeypatch):
+    import builtins
+
+    from kws.errors import KwsError
+    from kws.listen import _sounddevice
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    with pytest.raises(KwsError, match="libportaudio2"):
+        _sounddevice()
