@@ -154,6 +154,30 @@ def _export_firmware(args) -> None:
         print(f"wrote {path}")
 
 
+def _record(args) -> None:
+    from .data.record import record_session
+
+    written = record_session(args.word, args.out, args.count, device=args.device, speaker=args.speaker)
+    print(f"saved {len(written)} take(s) of {args.word!r} under {Path(args.out) / args.word}")
+
+
+def _data_import(args) -> None:
+    from .data.importer import import_recordings
+
+    report = import_recordings(args.src, args.word, args.out)
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(f"wrote {len(report.written)} clip(s) of {args.word!r} under {Path(args.out) / args.word}"
+          f"{f', skipped {len(report.skipped)} file(s)' if report.skipped else ''}")
+
+
+def _synth(args) -> None:
+    from .data.synth import synthesize
+
+    written = synthesize(args.word, args.out, args.count, seed=args.seed)
+    print(f"wrote {len(written)} synthetic clip(s) of {args.word!r} under {Path(args.out) / args.word}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -182,6 +206,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
     p.add_argument("--json", action="store_true", help="print one JSON object: label -> split -> count")
     p.set_defaults(handler=_data_stats)
+    p = data_sub.add_parser("import", help="cut a folder of your recordings into 1 s clips of a word",
+                            description="Import recordings in any format, rate and channel count: long ones are cut "
+                                        "on silence into 1 s clips, saved as 16 kHz mono wav under OUT/WORD/; bad "
+                                        "files are reported and skipped.")
+    p.add_argument("src", help="folder (or file) of recordings")
+    p.add_argument("--word", required=True, help="the word spoken in them")
+    p.add_argument("--out", required=True, help="data folder to add OUT/WORD/ clips to")
+    p.set_defaults(handler=_data_import)
+
+    p = sub.add_parser("record", help="record takes of your own wake word, guided",
+                       description="A guided recording session: prompt, countdown, level check (too quiet or "
+                                   "clipped takes are asked again), each take trimmed to 1 s around the word and "
+                                   "saved as 16 kHz mono wav under OUT/WORD/.")
+    p.add_argument("word", help="the word to record")
+    p.add_argument("--out", required=True, help="data folder")
+    p.add_argument("--count", type=int, default=20, help="takes to record (default 20)")
+    p.add_argument("--device", help="input device, by number or name (see `kws listen --list-devices`)")
+    p.add_argument("--speaker", help="speaker id in the file names (default: a random id, kept per session)")
+    p.set_defaults(handler=_record)
+
+    p = sub.add_parser("synth", help="synthesize examples of a word with offline text-to-speech (espeak-ng)",
+                       description="Make synthetic 1 s clips of WORD with espeak-ng voices, varying speed, pitch "
+                                   "and noise, saved as 16 kHz mono wav under OUT/WORD/.")
+    p.add_argument("word", help="the word to synthesize")
+    p.add_argument("--out", required=True, help="data folder")
+    p.add_argument("--count", type=int, default=200, help="clips to make (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(handler=_synth)
 
     p = sub.add_parser("train", help="train a DS-CNN on a Speech Commands folder, then quantize it",
                        description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
