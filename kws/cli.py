@@ -60,17 +60,23 @@ def _train(args) -> None:
                          limit_per_class=args.limit_per_class)
     train(args.data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
           resume=args.resume, cache_dir=args.cache_dir)
-    _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=args.data, cache_dir=args.cache_dir))
+    _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=args.data,
+                                 cache_dir=args.cache_dir, tune_minutes=args.tune_minutes))
 
 
 def _quantize(args) -> None:
     from .model.export import export_run
 
-    meta = export_run(args.run, args.out, args.data, args.cache_dir)
+    meta = export_run(args.run, args.out, args.data, args.cache_dir, args.tune_minutes)
     acc = meta["accuracy"]
     size = Path(args.out).stat().st_size
     print(f"wrote {args.out} ({size} bytes) and {Path(args.out).with_suffix('.keras')}")
     print(f"validation accuracy ({acc['n']} clips): float {acc['float']:.4f}, int8 {acc['int8']:.4f}")
+    d = meta["detection"]
+    tuned = d.get("tuned_on")
+    print(f"detection defaults: threshold {d['threshold']:g}, smoothing {d['smoothing_ms']:g} ms"
+          + (f" (on a {tuned['minutes']:g} min stream: {100 * tuned['hit_rate']:.1f} % hits, "
+             f"{tuned['false_accepts_per_hour']:g} false accepts per hour)" if tuned else ""))
 
 
 def _evaluate(args) -> None:
@@ -248,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
+    p.add_argument("--tune-minutes", type=float, default=30.0,
+                   help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
     p.set_defaults(handler=_train)
 
@@ -258,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default="runs/kws12", help="training run folder (default runs/kws12)")
     p.add_argument("--out", default="models/kws12.tflite", help="output .tflite (default models/kws12.tflite)")
     p.add_argument("--data", help="data folder (default: the one the run trained on)")
+    p.add_argument("--tune-minutes", type=float, default=30.0,
+                   help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
     p.set_defaults(handler=_quantize)
 

@@ -104,5 +104,5 @@ def tiny_run(tmp_path_factory):
     train(data, run, model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=cache,
           config=TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2))
     model = base / "tiny.tflite"
-    export_run(run, model, cache_dir=cache)
+    export_run(run, model, cache_dir=cache, tune_minutes=1)
     return data, run, model

@@ -23,7 +23,8 @@ def test_tiny_model_learns_and_carries_its_metadata(tiny_run):
     assert meta["features"] == FeatureConfig().to_dict()
     assert meta["accuracy"]["int8"] > 0.8  # tones are easy: a model that learned nothing scores ~0.3
     assert abs(meta["accuracy"]["int8"] - meta["accuracy"]["float"]) < 0.1
-    assert set(meta["detection"]) >= {"threshold", "smoothing_ms", "suppression_ms", "stride_ms"}
+    assert set(meta["detection"]) >= {"threshold", "smoothing_ms", "suppression_ms", "stride_ms", "tuned_on"}
+    assert meta["detection"]["tuned_on"]["hit_rate"] > 0.5  # an untrained model finds no tones in a stream
 
 
 def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):

@@ -35,10 +35,12 @@ def load_run(run_dir):
     return state, model
 
 
-def export_run(run_dir, out_path, data_dir=None, cache_dir=None, detection=None) -> dict:
-    """Quantize the run's best model to int8, measure validation accuracy float vs int8, and write
-    OUT.tflite (with metadata) and OUT.keras. Returns the metadata."""
+def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = 30.0) -> dict:
+    """Quantize the run's best model to int8, measure validation accuracy float vs int8, choose the detection
+    defaults on a `tune_minutes` stream (0: keep the built-in defaults), and write OUT.tflite (with metadata)
+    and OUT.keras. Returns the metadata."""
     from ..runtime import Model
+    from ..stream_eval import tune_detection
     from .quantize import to_int8_tflite
 
     state, model = load_run(run_dir)
@@ -59,7 +61,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, detection=None)
         "features": feature_config.to_dict(),
         "labels": list(prep.labels),
         "model": {"arch": "ds-cnn", **state["model"], "parameters": int(model.count_params())},
-        "detection": dict(detection or dataclasses.asdict(DetectorSettings())),
+        "detection": dataclasses.asdict(DetectorSettings()),
         "training": {"data": Path(data_dir).name, "clips": len(prep.train_clips), "epochs": config.epochs,
                      "seed": config.seed},
     }
@@ -74,5 +76,9 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, detection=None)
         "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
     }
     out.write_bytes(write_metadata(tflite, metadata))
+    if tune_minutes > 0:
+        settings, measured = tune_detection(int8, data_dir, tune_minutes)
+        metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
+        out.write_bytes(write_metadata(tflite, metadata))
     model.save(out.with_suffix(".keras"))
     return metadata

@@ -1,0 +1,76 @@
+#include "kws_detector.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kws_tables.h"
+
+namespace kws {
+
+int8_t quantize_input(float x) {
+  const float q = rintf(x / kInputScale) + kInputZeroPoint;  // rintf: round half to even, as numpy
+  return static_cast<int8_t>(q < -128.0f ? -128.0f : q > 127.0f ? 127.0f : q);
+}
+
+float dequantize_output(int8_t q) { return (static_cast<float>(q) - kOutputZeroPoint) * kOutputScale; }
+
+bool Decider::step(double time_s, const float* posteriors, Detection* out) {
+  int best = 0;  // first maximum, as numpy.argmax
+  for (int k = 1; k < kNumLabels; ++k) {
+    if (posteriors[k] > posteriors[best]) best = k;
+  }
+  if (!kIsKeyword[best] || !(static_cast<double>(posteriors[best]) >= kThreshold)) return false;
+  if (fired_ && !((time_s - last_fire_) * 1000.0 >= kSuppressionMs)) return false;
+  fired_ = true;
+  last_fire_ = time_s;
+  out->label = best;
+  out->time_s = time_s;
+  out->score = posteriors[best];
+  return true;
+}
+
+Detector::Detector(InferFn infer, void* user) : infer_(infer), user_(user) { reset(); }
+
+void Detector::reset() {
+  frontend_.reset();
+  decider_.reset();
+  memset(window_, 0, sizeof(window_));
+  frames_ = 0;
+  history_count_ = 0;
+  memset(posteriors_, 0, sizeof(posteriors_));
+}
+
+double Detector::time_s() const {
+  if (frames_ == 0) return 0.0;
+  return (static_cast<double>(kWindowLength) + static_cast<double>(frames_ - 1) * kHopLength) / kSampleRate;
+}
+
+bool Detector::push(int16_t sample, Detection* out) {
+  float mfcc[kNumMfcc];
+  return frontend_.push(sample * (1.0f / 32768.0f), mfcc) && on_frame(mfcc, out);
+}
+
+bool Detector::on_frame(const float* mfcc, Detection* out) {
+  const int last = (kNumFrames - 1) * kNumMfcc;
+  memmove(window_, window_ + kNumMfcc, last);
+  for (int c = 0; c < kNumMfcc; ++c) window_[last + c] = quantize_input(mfcc[c]);
+  ++frames_;
+  if (frames_ < static_cast<uint32_t>(kNumFrames) || frames_ % kStrideFrames != 0) return false;
+
+  int8_t raw[kNumLabels];
+  if (!infer_(window_, raw, user_)) return false;
+  if (history_count_ == kSmoothInferences) {  // drop the oldest
+    memmove(history_[0], history_[1], sizeof(history_[0]) * (kSmoothInferences - 1));
+    --history_count_;
+  }
+  for (int k = 0; k < kNumLabels; ++k) history_[history_count_][k] = dequantize_output(raw[k]);
+  ++history_count_;
+  for (int k = 0; k < kNumLabels; ++k) {  // mean, summed oldest first as numpy does
+    float sum = 0.0f;
+    for (int i = 0; i < history_count_; ++i) sum += history_[i][k];
+    posteriors_[k] = sum / static_cast<float>(history_count_);
+  }
+  return decider_.step(time_s(), posteriors_, out);
+}
+
+}  // namespace kws

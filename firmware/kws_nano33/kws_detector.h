@@ -1,0 +1,66 @@
+// The streaming detector, as kws/detector.py: MFCC frames -> sliding window of kNumFrames -> the int8 model every
+// kStrideFrames frames -> average of the last kSmoothInferences posteriors -> threshold and suppression.
+// Portable C++: the model runs behind a function pointer (TFLM on the board, anything in host tests).
+#ifndef KWS_DETECTOR_H_
+#define KWS_DETECTOR_H_
+
+#include <stdint.h>
+
+#include "kws_config.h"
+#include "kws_frontend.h"
+
+namespace kws {
+
+// Runs the model on kNumFrames * kNumMfcc int8 inputs, writes kNumLabels int8 outputs; false on failure.
+typedef bool (*InferFn)(const int8_t* input, int8_t* output, void* user);
+
+struct Detection {
+  int label;      // index into kLabels
+  double time_s;  // end of the audio consumed when it fired, seconds from the start of the stream
+  float score;    // smoothed posterior of the label
+};
+
+// q = clamp(round_half_even(x / scale) + zero_point, -128, 127), as kws.runtime.Model.quantize_input.
+int8_t quantize_input(float x);
+// (q - zero_point) * scale, as kws.runtime.Model.predict.
+float dequantize_output(int8_t q);
+
+// Fires when a keyword is the best label with a score at or above the threshold, at most once per suppression
+// window (kws.detector.Decider).
+class Decider {
+ public:
+  Decider() { reset(); }
+  void reset() { fired_ = false; }
+  bool step(double time_s, const float* posteriors, Detection* out);
+
+ private:
+  bool fired_;
+  double last_fire_;
+};
+
+class Detector {
+ public:
+  Detector(InferFn infer, void* user);
+  void reset();
+  // Feeds one 16-bit sample; returns true when it fired a detection, then in `out`.
+  bool push(int16_t sample, Detection* out);
+  const float* posteriors() const { return posteriors_; }  // the latest smoothed posteriors
+  double time_s() const;  // end of the audio consumed, at frame resolution
+
+ private:
+  bool on_frame(const float* mfcc, Detection* out);
+
+  InferFn infer_;
+  void* user_;
+  MfccStream frontend_;
+  Decider decider_;
+  int8_t window_[kNumFrames * kNumMfcc];  // the model input, quantized frame by frame, oldest first
+  uint32_t frames_;
+  float history_[kSmoothInferences][kNumLabels];  // posteriors of the last inferences, oldest first
+  int history_count_;
+  float posteriors_[kNumLabels];
+};
+
+}  // namespace kws
+
+#endif  // KWS_DETECTOR_H_

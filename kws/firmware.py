@@ -1,0 +1,261 @@
+"""Generate the Arduino sketch's model-dependent files from a .tflite model: the model as an aligned C array, the
+front-end tables of `kws.features.tables`, the feature, label, detection and quantization settings, the TFLM ops
+and the tensor arena size. Everything comes from the model file and its metadata; the output is deterministic
+(same model, same bytes), so the committed sketch can be checked against a fresh export."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .detector import DetectorSettings
+from .errors import KwsError
+from .features import FeatureConfig, tables
+from .labels import SILENCE, UNKNOWN
+from .model.metadata import load_model_file
+
+# The sketch's portable C++ (no Arduino or TFLM includes), and how the tests and benchmarks/firmware_size.py
+# cross-compile it for the Nano 33 BLE Sense's nRF52840 (Cortex-M4F); kept to C++14.
+PORTABLE_SOURCES = ("kws_frontend.cpp", "kws_detector.cpp", "kws_tables.cpp", "kws_model_data.cpp")
+CORTEX_M4_FLAGS = ("-std=gnu++14", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Os",
+                   "-ffunction-sections", "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-Wall", "-Wextra")
+ARM_HINT = "arm-none-eabi-g++ not found; apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+
+ARENA_MARGIN = 0.25  # over the arena the TFLM Python interpreter measures: other kernels' scratch buffers (CMSIS-NN)
+
+# TFLite builtin op -> tflite::MicroMutableOpResolver method
+RESOLVER_METHODS = {
+    "AVERAGE_POOL_2D": "AddAveragePool2D", "CONV_2D": "AddConv2D", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
+    "FULLY_CONNECTED": "AddFullyConnected", "MAX_POOL_2D": "AddMaxPool2D", "MEAN": "AddMean", "RELU": "AddRelu",
+    "RESHAPE": "AddReshape", "SOFTMAX": "AddSoftmax", "ADD": "AddAdd", "QUANTIZE": "AddQuantize",
+    "DEQUANTIZE": "AddDequantize",
+}
+
+
+def model_ops(model_bytes: bytes) -> list[str]:
+    """The builtin ops the model's operators use, in order of first use."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(model_bytes, 0)
+    ops = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for i in range(graph.OperatorsLength()):
+            code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
+            name = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+            if name not in ops:
+                ops.append(name)
+    return ops
+
+
+def measure_arena(model_bytes: bytes) -> int:
+    """Tensor arena bytes the model takes under the TFLM Python interpreter (its allocation recorder, which
+    prints to the C stderr: captured here)."""
+    from tflite_micro.python.tflite_micro import runtime as tflm
+
+    interp = tflm.Interpreter.from_bytes(model_bytes)
+    detail = interp.get_input_details(0)
+    interp.set_input(np.zeros(detail["shape"], detail["dtype"]), 0)
+    interp.invoke()
+    with tempfile.TemporaryFile() as log:
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        try:
+            interp.print_allocations()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        log.seek(0)
+        found = re.search(rb"Arena allocation total (\d+) bytes", log.read())
+    if not found:
+        raise KwsError("the TFLM Python interpreter did not report its arena use; check the tflite-micro package")
+    return int(found.group(1))
+
+
+def arena_size(measured: int) -> int:
+    """The arena the sketch reserves: the measured bytes plus ARENA_MARGIN, rounded up to 1 KB."""
+    return math.ceil(measured * (1 + ARENA_MARGIN) / 1024) * 1024
+
+
+def sparse_mel(mel: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
+    """Per band: first FFT bin, bin count and the weights between its first and last nonzero weight."""
+    first, count, weights = [], [], []
+    for row in mel:
+        nonzero = np.flatnonzero(row)
+        lo, hi = (int(nonzero[0]), int(nonzero[-1]) + 1) if len(nonzero) else (0, 0)
+        first.append(lo)
+        count.append(hi - lo)
+        weights.append(row[lo:hi])
+    return first, count, np.concatenate(weights)
+
+
+def _quantization(model_bytes: bytes, config: FeatureConfig, n_labels: int, path: Path) -> dict:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model_bytes)
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
+        raise KwsError(f"{path}: the firmware runs full-int8 models; quantize the model with `kws quantize`")
+    if int(np.prod(inp["shape"])) != config.n_frames * config.n_mfcc or int(np.prod(out["shape"])) != n_labels:
+        raise KwsError(f"{path}: model tensors {list(inp['shape'])} -> {list(out['shape'])} do not fit "
+                       f"{config.n_frames}x{config.n_mfcc} features and {n_labels} labels")
+    return {"input": inp["quantization"][:2], "output": out["quantization"][:2]}
+
+
+def _f(x) -> str:
+    """A float32 C literal that reads back to the same float32 (9 significant digits)."""
+    s = "%.9g" % float(np.float32(x))
+    return (s if any(c in s for c in ".en") else s + ".0") + "f"
+
+
+def _rows(items, per_line: int) -> str:
+    items = list(items)
+    lines = (items[i : i + per_line] for i in range(0, len(items), per_line))
+    return "\n".join("    " + " ".join(f"{v}," for v in line) for line in lines)
+
+
+def _array(decl: str, items, per_line: int, comment: str) -> str:
+    return f"// {comment}\n{decl} = {{\n{_rows(items, per_line)}\n}};\n"
+
+
+def export_firmware(model_path, out_dir) -> list[Path]:
+    """Write kws_config.h, kws_tables.h/.cpp and kws_model_data.h/.cpp for `model_path` into `out_dir`."""
+    model_path, out_dir = Path(model_path), Path(out_dir)
+    data, meta = load_model_file(model_path)
+    config = FeatureConfig.from_dict(meta["features"])
+    if config.n_fft & (config.n_fft - 1) or not config.hop_length <= config.window_length <= config.n_fft:
+        raise KwsError(f"{model_path}: the firmware front end needs a power-of-two n_fft >= window >= hop "
+                       f"(got {config.n_fft}, {config.window_length}, {config.hop_length})")
+    labels = list(meta["labels"])
+    settings = DetectorSettings.from_metadata(meta)
+    stride = max(1, round(settings.stride_ms / config.hop_ms))  # as kws.detector.Detector (Python rounding)
+    smooth = max(1, round(settings.smoothing_ms / (stride * config.hop_ms)))
+    quant = _quantization(data, config, len(labels), model_path)
+    ops = model_ops(data)
+    unknown = [op for op in ops if op not in RESOLVER_METHODS]
+    if unknown:
+        raise KwsError(f"{model_path}: ops {unknown} have no entry in kws.firmware.RESOLVER_METHODS; add them there")
+    measured = measure_arena(data)
+    t = tables(config)
+    first, count, weights = sparse_mel(t.mel)
+
+    head = f"// generated by `kws export-firmware` from {model_path.name}, do not edit\n"
+    add_ops = " && \\\n   ".join(f"(r).{RESOLVER_METHODS[op]}() == kTfLiteOk" for op in ops)
+    files = {}
+    files["kws_config.h"] = f"""{head}
+#ifndef KWS_CONFIG_H_
+#define KWS_CONFIG_H_
+
+namespace kws {{
+
+// Front end (kws.features.FeatureConfig)
+constexpr int kSampleRate = {config.sample_rate};
+constexpr int kWindowLength = {config.window_length};  // samples per frame ({config.window_ms:g} ms)
+constexpr int kHopLength = {config.hop_length};  // samples between frames ({config.hop_ms:g} ms)
+constexpr int kFftSize = {config.n_fft};
+constexpr int kNumBins = {config.n_fft // 2 + 1};
+constexpr int kNumMels = {config.n_mels};
+constexpr int kNumMfcc = {config.n_mfcc};
+constexpr int kNumFrames = {config.n_frames};  // frames per model input
+constexpr float kLogFloor = {_f(config.log_floor)};
+constexpr int kMelWeightCount = {len(weights)};
+
+constexpr int kNumLabels = {len(labels)};
+
+// Detection (as kws.detector.Detector): threshold {settings.threshold:g}, smoothing {settings.smoothing_ms:g} ms, \
+suppression {settings.suppression_ms:g} ms, stride {settings.stride_ms:g} ms
+constexpr double kThreshold = {settings.threshold!r};  // doubles: compared as the host compares them
+constexpr double kSuppressionMs = {settings.suppression_ms!r};
+constexpr int kStrideFrames = {stride};  // run the model every this many frames
+constexpr int kSmoothInferences = {smooth};  // average the posteriors of this many inferences
+
+// Model tensors
+constexpr float kInputScale = {_f(quant["input"][0])};
+constexpr int kInputZeroPoint = {int(quant["input"][1])};
+constexpr float kOutputScale = {_f(quant["output"][0])};
+constexpr int kOutputZeroPoint = {int(quant["output"][1])};
+// {measured} bytes measured by the TFLM Python interpreter, plus {ARENA_MARGIN:.0%}, rounded up to 1 KB
+constexpr int kTensorArenaSize = {arena_size(measured)};
+
+}}  // namespace kws
+
+// The ops the model uses, for tflite::MicroMutableOpResolver<KWS_NUM_OPS>; KWS_ADD_OPS(r) is true when all are added.
+#define KWS_NUM_OPS {len(ops)}
+#define KWS_ADD_OPS(r) \\
+  ({add_ops})
+
+#endif  // KWS_CONFIG_H_
+"""
+    files["kws_tables.h"] = f"""{head}
+#ifndef KWS_TABLES_H_
+#define KWS_TABLES_H_
+
+#include <stdint.h>
+
+#include "kws_config.h"
+
+namespace kws {{
+
+extern const float kWindow[kWindowLength];
+extern const int16_t kMelFirst[kNumMels];
+extern const int16_t kMelCount[kNumMels];
+extern const float kMelWeights[kMelWeightCount];
+extern const float kDct[kNumMfcc * kNumMels];
+extern const char* const kLabels[kNumLabels];
+extern const bool kIsKeyword[kNumLabels];
+
+}}  // namespace kws
+
+#endif  // KWS_TABLES_H_
+"""
+    files["kws_tables.cpp"] = "\n".join([
+        head,
+        '#include "kws_tables.h"\n',
+        "namespace kws {\n",
+        _array("const float kWindow[kWindowLength]", map(_f, t.window), 8, "Periodic Hann window"),
+        _array("const int16_t kMelFirst[kNumMels]", first, 20,
+               "Mel filterbank, sparse: band b weighs FFT bins kMelFirst[b] .. kMelFirst[b] + kMelCount[b] - 1"),
+        _array("const int16_t kMelCount[kNumMels]", count, 20, "Weights per band"),
+        _array("const float kMelWeights[kMelWeightCount]", map(_f, weights), 8, "The bands' weights, band after band"),
+        _array("const float kDct[kNumMfcc * kNumMels]", map(_f, t.dct.ravel()), 8,
+               "Orthonormal DCT-II rows with the lifter folded in, kNumMfcc x kNumMels"),
+        _array("const char* const kLabels[kNumLabels]", map(json.dumps, labels), 12, "Model output labels"),
+        _array("const bool kIsKeyword[kNumLabels]", ("false" if l in (SILENCE, UNKNOWN) else "true" for l in labels),
+               12, "Labels that fire detections"),
+        "}  // namespace kws\n",
+    ])
+    files["kws_model_data.h"] = f"""{head}
+#ifndef KWS_MODEL_DATA_H_
+#define KWS_MODEL_DATA_H_
+
+namespace kws {{
+
+extern const unsigned char kModelData[];  // the .tflite flatbuffer, 16-byte aligned
+extern const unsigned int kModelDataLen;
+
+}}  // namespace kws
+
+#endif  // KWS_MODEL_DATA_H_
+"""
+    files["kws_model_data.cpp"] = "\n".join([
+        head,
+        '#include "kws_model_data.h"\n',
+        "namespace kws {\n",
+        _array("alignas(16) const unsigned char kModelData[]", (f"0x{b:02x}" for b in data), 12, model_path.name),
+        f"const unsigned int kModelDataLen = {len(data)};\n",
+        "}  // namespace kws\n",
+    ])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        path.write_text(text)
+        written.append(path)
+    return written
