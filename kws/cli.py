@@ -53,14 +53,18 @@ def _data_stats(args) -> None:
 
 def _train(args) -> None:
     from .model.dscnn import ModelConfig
-    from .model.export import export_run
     from .model.train import TrainConfig, train
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+    data, words, init = [args.data], None, None
+    if args.wake_word:
+        data, words = [args.data, args.negatives], tuple(args.wake_word)
+        init = None if args.init == "none" else args.init
+    epochs = args.epochs or (20 if args.wake_word else 40)
+    config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                          limit_per_class=args.limit_per_class)
-    train(args.data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
-          resume=args.resume, cache_dir=args.cache_dir)
-    _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=args.data,
+    train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
+          words=words, resume=args.resume, cache_dir=args.cache_dir, init=init)
+    _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=None,
                                  cache_dir=args.cache_dir, tune_minutes=args.tune_minutes))
 
 
@@ -184,6 +188,22 @@ def _synth(args) -> None:
     print(f"wrote {len(written)} synthetic clip(s) of {args.word!r} under {Path(args.out) / args.word}")
 
 
+def _model_arg(p) -> None:
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+
+
+def _data_arg(p) -> None:
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"Speech Commands folder (default {DEFAULT_DATA})")
+
+
+def _threshold_arg(p) -> None:
+    p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
+
+
+def _cache_arg(p) -> None:
+    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -191,10 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("listen", help="live keyword spotting from the microphone",
                        description="Listen to a microphone (16 kHz mono, or the device's rate resampled) and print "
                                    "each detection with its time and score. Ctrl-C stops with a summary.")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    _model_arg(p)
     p.add_argument("--device", help="input device, by number or name (default: the system's default input)")
     p.add_argument("--list-devices", action="store_true", help="list the input devices and exit")
-    p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
+    _threshold_arg(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of audio")
     p.set_defaults(handler=_listen)
 
@@ -241,12 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(handler=_synth)
 
-    p = sub.add_parser("train", help="train a DS-CNN on a Speech Commands folder, then quantize it",
+    p = sub.add_parser("train", help="train a DS-CNN (the 12 classes, or your wake words), then quantize it",
                        description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
-                                   "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8) and OUT/model.keras.")
-    p.add_argument("--data", default=DEFAULT_DATA, help=f"Speech Commands folder (default {DEFAULT_DATA})")
+                                   "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8, with "
+                                   "metadata and tuned detection defaults) and OUT/model.keras. With --wake-word: "
+                                   "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
+                                   "the NEGATIVES folder's words and background noise the negatives.")
+    _data_arg(p)
+    p.add_argument("--wake-word", action="append", metavar="WORD", help="train for this word (repeat for more)")
+    p.add_argument("--negatives", default=DEFAULT_DATA,
+                   help=f"with --wake-word: Speech Commands folder of other words and noise (default {DEFAULT_DATA})")
+    p.add_argument("--init", default=str(DEFAULT_MODEL.with_suffix(".keras")),
+                   help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
-    p.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
+    p.add_argument("--epochs", type=int, help="epochs (default 40; 20 with --wake-word)")
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
     p.add_argument("--channels", type=int, default=32, help="DS-CNN width (default 32)")
@@ -256,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
     p.add_argument("--tune-minutes", type=float, default=30.0,
                    help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
-    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+    _cache_arg(p)
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("quantize", help="int8-quantize a training run into a .tflite with metadata",
@@ -268,13 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="data folder (default: the one the run trained on)")
     p.add_argument("--tune-minutes", type=float, default=30.0,
                    help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
-    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+    _cache_arg(p)
     p.set_defaults(handler=_quantize)
 
     p = sub.add_parser("evaluate", help="accuracy per class and confusion matrix of a model on a data folder",
                        description="Score a model on a folder in Speech Commands layout (also the official test set: "
                                    "_silence_/, _unknown_/ and the ten words).")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    _model_arg(p)
     p.add_argument("--data", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
     p.add_argument("--split", default="validation", choices=("training", "validation", "testing", "all"),
                    help="which clips to score (default validation; all = every clip in the folder)")
@@ -283,15 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "TFLite Micro); default litert")
     p.add_argument("--json", action="store_true", help="end with one JSON line: n, accuracy, per_class, runtimes")
     p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix to this PNG")
-    p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
+    _cache_arg(p)
     p.set_defaults(handler=_evaluate)
 
     p = sub.add_parser("detect", help="find keywords in a recording",
                        description="Run the streaming detector over a recording of any length (wav, flac, ...; "
                                    "other rates and channel counts are converted, with a note).")
     p.add_argument("file", help="recording")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
-    p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
+    _model_arg(p)
+    _threshold_arg(p)
     p.add_argument("--json", action="store_true", help='print one JSON list of {"label", "time_s", "score"}')
     p.set_defaults(handler=_detect)
 
@@ -299,8 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Build a long stream of unseen speakers' keyword and other-word clips over "
                                    "background noise, run the detector, and report hit rate, false accepts per "
                                    "hour and latency, with a DET curve across thresholds.")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
-    p.add_argument("--data", default=DEFAULT_DATA, help=f"Speech Commands folder (default {DEFAULT_DATA})")
+    _model_arg(p)
+    _data_arg(p)
     p.add_argument("--split", default="validation", help="whose clips (default validation: unseen speakers)")
     p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
     p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")
@@ -315,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the model as an aligned C array, the front-end tables (window, mel "
                                    "filterbank, DCT), the labels and the detection settings from the model's "
                                    "metadata into the sketch folder. Deterministic: same model, same bytes.")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
+    _model_arg(p)
     p.add_argument("--out", default="firmware/kws_nano33", help="sketch folder (default firmware/kws_nano33)")
     p.set_defaults(handler=_export_firmware)
     return parser

@@ -36,13 +36,19 @@ def _speech_end(clip: np.ndarray, rate: int) -> float:
 
 
 def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validation", seed: int = 0,
-                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = 16000):
+                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = 16000, keyword_share: float | None = None):
     """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
-    with one clip of the split every gap_s seconds (keywords and other words in their natural share)."""
+    with one clip of the split every gap_s seconds: a keyword with probability `keyword_share` (default: their
+    share of the split's word clips, at least a quarter, so a rare wake word is still heard often), else
+    another word."""
     dataset = SpeechCommands(data_dir, words=words)
     clips = [c for c in dataset.split(split) if c.path is not None and c.label != SILENCE]
-    if not clips:
-        raise KwsError(f"{data_dir}: no word clips in the {split} split to build a stream from")
+    targets = [c for c in clips if c.label != UNKNOWN]
+    others = [c for c in clips if c.label == UNKNOWN]
+    if not targets:
+        raise KwsError(f"{data_dir}: no keyword clips in the {split} split to build a stream from")
+    share = max(0.25, len(targets) / len(clips)) if keyword_share is None else keyword_share
+    share = share if others else 1.0
     rng = np.random.default_rng(seed)
     total = int(minutes * 60 * rate)
     audio = np.zeros(total, np.float32)
@@ -56,12 +62,14 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
         pos += length
     events = []
     t = rng.uniform(*gap_s)
-    order = rng.permutation(len(clips))
-    for i in range(len(clips) * 100):
+    pools = [(targets, rng.permutation(len(targets))), (others, rng.permutation(len(others)))]
+    used = [0, 0]
+    while int(t * rate) + rate <= total:
         start = int(t * rate)
-        if start + rate > total:
-            break
-        clip = clips[order[i % len(clips)]]
+        which = 0 if rng.uniform() < share else 1
+        pool, order = pools[which]
+        clip = pool[order[used[which] % len(pool)]]
+        used[which] += 1
         samples = fit_clip(read_audio(clip.path, rate)[0], rate, clip.path, rate)
         audio[start : start + rate] += samples
         events.append(Event(clip.label, start / rate, start / rate + _speech_end(samples, rate), clip.name))

@@ -28,6 +28,26 @@ def write_wav(path: Path, audio, rate=16000, subtype="PCM_16") -> Path:
     return path
 
 
+FAKE_MIC = """pcm.kwsfake {{
+    type file
+    slave.pcm "null"
+    file "/dev/null"
+    infile "{raw}"
+    format "raw"
+    hint {{ show on description "kws fake microphone" }}
+}}
+"""
+
+
+def fake_mic_home(home: Path, audio) -> Path:
+    """Make `home`/.asoundrc define `kwsfake`, an ALSA capture device (PortAudio sees it when HOME=home) that
+    plays `audio` (float in [-1, 1]) as 16-bit raw samples, faster than real time."""
+    raw = home / "fake_mic.raw"
+    np.clip(np.round(np.asarray(audio) * 32768), -32768, 32767).astype("<i2").tofile(raw)
+    (home / ".asoundrc").write_text(FAKE_MIC.format(raw=raw))
+    return home
+
+
 def tone(seconds=1.0, freq=440.0, rate=16000, amp=0.3):
     t = np.arange(int(seconds * rate)) / rate
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

@@ -6,28 +6,16 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
-ASOUNDRC = """pcm.kwsfake {{
-    type file
-    slave.pcm "null"
-    file "/dev/null"
-    infile "{raw}"
-    format "raw"
-    hint {{ show on description "kws fake microphone" }}
-}}
-"""
+from conftest import fake_mic_home
 
 
 @pytest.fixture
 def fake_mic(tmp_path, keyword_stream):
     """A HOME whose ~/.asoundrc defines `kwsfake`, a capture device that plays the keyword stream (16-bit raw)."""
     audio, truth = keyword_stream
-    raw = tmp_path / "stream.raw"
-    np.clip(np.round(audio * 32768), -32768, 32767).astype("<i2").tofile(raw)
-    (tmp_path / ".asoundrc").write_text(ASOUNDRC.format(raw=raw))
-    return dict(os.environ, HOME=str(tmp_path)), truth
+    return dict(os.environ, HOME=str(fake_mic_home(tmp_path, audio))), truth
 
 
 def kws(*args, env, **kwargs):

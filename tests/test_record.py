@@ -8,17 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import fake_mic_home
 from kws.cli import main
 from kws.data.record import check_take, record_session
 
-ASOUNDRC = """pcm.kwsfake {{
-    type file
-    slave.pcm "null"
-    file "/dev/null"
-    infile "{raw}"
-    format "raw"
-}}
-"""
 RATE = 16000
 TAKE_S = 2.0
 
@@ -47,9 +40,7 @@ GOOD_BURSTS = [0.1, 1.3, 0.6]
 @pytest.fixture
 def fake_mic(tmp_path):
     """~/.asoundrc with `kwsfake` playing TAKES; PortAudio is (re)initialised to read it, and again afterwards."""
-    raw = tmp_path / "takes.raw"
-    np.clip(np.round(np.concatenate(TAKES) * 32768), -32768, 32767).astype("<i2").tofile(raw)
-    (tmp_path / ".asoundrc").write_text(ASOUNDRC.format(raw=raw))
+    fake_mic_home(tmp_path, np.concatenate(TAKES))
     import sounddevice as sd
 
     with mock.patch.dict(os.environ, HOME=str(tmp_path)):

@@ -124,3 +124,12 @@ def test_augmentation_is_seeded_and_recipe_like(tiny_speech_commands):
     for x, y in zip(audio[~silence][:5], shifted):
         lags = [s for s in range(-1600, 1601) if np.allclose(np.roll(x, s)[1600:-1600], y[1600:-1600], atol=1e-6)]
         assert lags, "output is not a shifted copy of the input"
+
+
+def test_speed_augmentation_shifts_pitch_within_bounds():
+    clip = np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000).astype(np.float32)
+    config = AugmentConfig(speed=0.1, time_shift_ms=0, background_frequency=0, gain_db=0)
+    out = augment(np.stack([clip] * 20), np.zeros(20, bool), [], np.random.default_rng(0), config, 16000)
+    peaks = np.abs(np.fft.rfft(out[:, 4000:12000], axis=1)).argmax(axis=1) * 2  # 2 Hz bins
+    assert out.shape == (20, 16000)
+    assert peaks.min() >= 900 - 4 and peaks.max() <= 1100 + 4 and len(set(peaks)) > 5

@@ -15,6 +15,7 @@ class AugmentConfig:
     background_volume: float = 0.1  # word clips: noise volume uniform in [0, this)
     silence_volume: float = 1.0  # silence clips: noise volume uniform in [0, this)
     gain_db: float = 6.0  # word clips: random gain in [-gain_db, +gain_db], for microphones of other levels
+    speed: float = 0.0  # word clips: speed (tempo and pitch) changed by a factor in [1 - speed, 1 + speed]
 
 
 def _noise_segments(noises, count, n, rng) -> np.ndarray:
@@ -27,10 +28,27 @@ def _noise_segments(noises, count, n, rng) -> np.ndarray:
     return out
 
 
+def _change_speed(clip: np.ndarray, factor: float) -> np.ndarray:
+    """The clip played `factor` times faster (resampled), cropped or padded around its centre."""
+    import soxr
+
+    n = len(clip)
+    stretched = soxr.resample(clip, n, n / factor, quality="LQ").astype(np.float32)
+    offset = (len(stretched) - n) // 2
+    if offset >= 0:
+        return stretched[offset : offset + n]
+    out = np.zeros(n, np.float32)
+    out[-offset : -offset + len(stretched)] = stretched
+    return out
+
+
 def augment(audio: np.ndarray, is_silence: np.ndarray, noises: list[np.ndarray], rng: np.random.Generator,
             config: AugmentConfig, sample_rate: int) -> np.ndarray:
     """A new augmented copy of a batch of clips (N, samples); `is_silence` marks `_silence_` clips."""
     count, n = audio.shape
+    if config.speed > 0:
+        factors = rng.uniform(1 - config.speed, 1 + config.speed, size=count)
+        audio = np.stack([a if silent else _change_speed(a, f) for a, f, silent in zip(audio, factors, is_silence)])
     out = np.zeros_like(audio)
     max_shift = int(sample_rate * config.time_shift_ms / 1000)
     shifts = rng.integers(-max_shift, max_shift + 1, size=count)

@@ -56,37 +56,54 @@ def _list_keys(path: Path) -> set[str] | None:
     return {str(Path(line.strip()).with_suffix("")) for line in path.read_text().splitlines() if line.strip()}
 
 
-class SpeechCommands:
-    """The clips of a Speech Commands folder, labelled and split; `_silence_` made from the background noise."""
+def as_roots(folders) -> list[str]:
+    """One folder or a list of folders, as a list of strings."""
+    return [str(f) for f in ([folders] if isinstance(folders, (str, Path)) else folders)]
 
-    def __init__(self, root, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0):
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise KwsError(
-                f"{self.root}: no such folder; give a folder in Speech Commands layout "
-                "(download it with `python data_scripts/download_speech_commands.py`)"
-            )
+
+class SpeechCommands:
+    """The clips of one or more folders in Speech Commands layout, labelled and split; `_silence_` made from
+    their background noise. Several folders make one data set (e.g. your own word plus Speech Commands as
+    negatives). A target word that has clips but no validation speaker (one person's recordings) has every
+    fifth clip held out for validation, so that it can still be scored."""
+
+    def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0):
+        self.roots = [Path(r) for r in as_roots(roots)]
         self.words = tuple(words)
         self.labels = (SILENCE, UNKNOWN) + self.words
         self.seed = seed
-        lists = {s: _list_keys(self.root / f"{s}_list.txt") for s in ("validation", "testing")}
+        self.recorded, self.noise_paths = [], []
+        for root in self.roots:
+            self._scan(root)
+        for word in self.words:
+            mine = [i for i, c in enumerate(self.recorded) if c.label == word]
+            if mine and not any(self.recorded[i].split == "validation" for i in mine):
+                for i in mine[4::5]:
+                    self.recorded[i] = dataclasses.replace(self.recorded[i], split="validation")
+        self.silence_percentage = silence_percentage
+        self._noises = None
+
+    def _scan(self, root: Path) -> None:
+        if not root.is_dir():
+            raise KwsError(
+                f"{root}: no such folder; give a folder in Speech Commands layout "
+                "(download it with `python data_scripts/download_speech_commands.py`)"
+            )
+        lists = {s: _list_keys(root / f"{s}_list.txt") for s in ("validation", "testing")}
         clips = []
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE_DIR):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE_DIR):
             label = label_for_folder(folder.name, self.words)
             for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
                 clips.append(Clip(label, self._split_of(path, lists), path))
         if not clips:
             raise KwsError(
-                f"{self.root}: no .wav or .flac clips in word folders; expected Speech Commands layout "
+                f"{root}: no .wav or .flac clips in word folders; expected Speech Commands layout "
                 "(word/speaker_nohash_n.wav)"
             )
-        self.recorded = clips
-        noise_dir = self.root / BACKGROUND_NOISE_DIR
-        self.noise_paths = (
-            sorted(p for p in noise_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if noise_dir.is_dir() else []
-        )
-        self.silence_percentage = silence_percentage
-        self._noises = None
+        self.recorded += clips
+        noise_dir = root / BACKGROUND_NOISE_DIR
+        if noise_dir.is_dir():
+            self.noise_paths += sorted(p for p in noise_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
 
     @staticmethod
     def _split_of(path: Path, lists: dict) -> str:

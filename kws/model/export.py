@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.augment import AugmentConfig
+from ..data.speech_commands import as_roots
 from ..detector import DetectorSettings
 from ..errors import KwsError
 from ..features import FeatureConfig
@@ -44,10 +45,10 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: f
     from .quantize import to_int8_tflite
 
     state, model = load_run(run_dir)
-    data_dir = data_dir or state["data"]
+    data_dirs = as_roots(data_dir or state["data"])
     feature_config = FeatureConfig.from_dict(state["features"])
     config = TrainConfig(**state["train"])
-    prep = prepare(data_dir, feature_config, config, state["labels"][2:], cache_dir)
+    prep = prepare(data_dirs, feature_config, config, state["labels"][2:], cache_dir)
 
     rng = np.random.default_rng(config.seed)
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
@@ -62,7 +63,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: f
         "labels": list(prep.labels),
         "model": {"arch": "ds-cnn", **state["model"], "parameters": int(model.count_params())},
         "detection": dataclasses.asdict(DetectorSettings()),
-        "training": {"data": Path(data_dir).name, "clips": len(prep.train_clips), "epochs": config.epochs,
+        "training": {"data": [Path(d).name for d in data_dirs], "clips": len(prep.train_clips), "epochs": config.epochs,
                      "seed": config.seed},
     }
     out = Path(out_path)
@@ -77,7 +78,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: f
     }
     out.write_bytes(write_metadata(tflite, metadata))
     if tune_minutes > 0:
-        settings, measured = tune_detection(int8, data_dir, tune_minutes)
+        settings, measured = tune_detection(int8, data_dirs, tune_minutes)
         metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
         out.write_bytes(write_metadata(tflite, metadata))
     model.save(out.with_suffix(".keras"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 
 from .dscnn import ModelConfig, build_dscnn
@@ -29,4 +32,5 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     converter._experimental_disable_per_channel = not per_channel
-    return converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints the SavedModel's signatures
+        return converter.convert()

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.augment import AugmentConfig, augment
 from ..data.cache import batched_mfcc, clip_audio, clip_features
-from ..data.speech_commands import SpeechCommands
+from ..data.speech_commands import SpeechCommands, as_roots
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import SILENCE
@@ -71,14 +71,14 @@ class Prepared:
     y_val: np.ndarray
 
 
-def prepare(data_dir, feature_config: FeatureConfig, config: TrainConfig, words=None, cache_dir=None) -> Prepared:
+def prepare(data_dirs, feature_config: FeatureConfig, config: TrainConfig, words=None, cache_dir=None) -> Prepared:
     kwargs = {"words": tuple(words)} if words else {}
-    dataset = SpeechCommands(data_dir, **kwargs)
+    dataset = SpeechCommands(data_dirs, **kwargs)
     n = feature_config.clip_samples
     train_clips = _limit(dataset.split("training", n, feature_config.sample_rate), config.limit_per_class, config.seed)
     val_clips = dataset.split("validation", n, feature_config.sample_rate)
     if not train_clips or not val_clips:
-        raise KwsError(f"{data_dir}: needs clips in both the training and the validation split to train")
+        raise KwsError(f"{data_dirs}: needs clips in both the training and the validation split to train")
     index = {label: i for i, label in enumerate(dataset.labels)}
     return Prepared(
         dataset, dataset.labels, train_clips, val_clips,
@@ -97,9 +97,26 @@ def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augmen
     return batched_mfcc(audio, feature_config)
 
 
-def train(data_dir, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
-          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None):
-    """Train; writes out_dir/{best,last}.weights.h5, state.json (settings, history). Returns the best Keras model."""
+def _init_from(model, path) -> int:
+    """Copy the weights of every layer of the Keras model at `path` whose name and shapes match (all but the
+    classifier when the labels differ). Returns how many layers were copied."""
+    import keras
+
+    source = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
+    copied = 0
+    for layer in model.layers:
+        theirs = source.get(layer.name)
+        if theirs is not None and layer.weights and [w.shape for w in theirs.weights] == [w.shape for w in layer.weights]:
+            layer.set_weights(theirs.get_weights())
+            copied += 1
+    return copied
+
+
+def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
+          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None):
+    """Train on one or more Speech Commands folders (the first holding your words, the rest e.g. negatives);
+    `init` is a .keras model to start from. Writes out_dir/{best,last}.weights.h5 and state.json (settings,
+    history). Returns the best Keras model, the prepared data and the state."""
     import keras
     import tensorflow as tf
 
@@ -118,11 +135,12 @@ def train(data_dir, out_dir, *, feature_config=FeatureConfig(), model_config=Mod
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
 
-    prep = prepare(data_dir, feature_config, config, words, cache_dir)
+    data_dirs = as_roots(data_dirs)
+    prep = prepare(data_dirs, feature_config, config, words, cache_dir)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
-        raise KwsError(f"{data_dir}: no training clips for {missing}; add clips for every class")
+        raise KwsError(f"{', '.join(data_dirs)}: no training clips for {missing}; add clips for every class")
     class_weight = {i: float(len(prep.y_train) / (len(counts) * c)) for i, c in enumerate(counts)}
 
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), len(prep.labels), model_config)
@@ -134,8 +152,10 @@ def train(data_dir, out_dir, *, feature_config=FeatureConfig(), model_config=Mod
     if state is None:
         state = {"features": feature_config.to_dict(), "model": model_config.to_dict(), "train": config.to_dict(),
                  "augment": dataclasses.asdict(augment_config), "labels": list(prep.labels),
-                 "data": str(data_dir), "n_train": len(prep.train_clips), "n_val": len(prep.val_clips),
+                 "data": data_dirs, "n_train": len(prep.train_clips), "n_val": len(prep.val_clips),
                  "epoch": -1, "best_accuracy": 0.0, "history": []}
+        if init is not None:
+            print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
     else:
         model.load_weights(out / "last.weights.h5")
     print(f"training on {len(prep.train_clips)} clips, validating on {len(prep.val_clips)}, "
