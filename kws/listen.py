@@ -15,7 +15,7 @@ from .runtime import Model
 BLOCK_S = 0.1  # audio per callback
 
 
-def _sounddevice():
+def load_sounddevice():
     try:
         import sounddevice
     except (OSError, ImportError):
@@ -25,7 +25,7 @@ def _sounddevice():
 
 
 def list_devices() -> str:
-    sd = _sounddevice()
+    sd = load_sounddevice()
     lines = []
     for i, d in enumerate(sd.query_devices()):
         if d["max_input_channels"] > 0:
@@ -36,7 +36,7 @@ def list_devices() -> str:
     return "\n".join(lines)
 
 
-def _open_stream(sd, device, rate: int, callback):
+def open_input(sd, device, rate: int, callback):
     """An int16 mono input stream at `rate`, else at the device's own rate (returned, to resample from)."""
     try:
         info = sd.query_devices(device, "input")
@@ -56,7 +56,7 @@ def _open_stream(sd, device, rate: int, callback):
 def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdout) -> dict:
     """Print each detection as it happens and a live status line; stop on Ctrl-C or after `duration` seconds.
     Returns the summary (seconds, detections, overflows)."""
-    sd = _sounddevice()
+    sd = load_sounddevice()
     model = Model(model_path)
     settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold)
     detector = Detector(model, settings)
@@ -70,7 +70,7 @@ def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdou
             overflows += 1
         blocks.put(data[:, 0].copy())
 
-    stream, device_rate, name = _open_stream(sd, device, rate, callback)
+    stream, device_rate, name = open_input(sd, device, rate, callback)
     resampler = None
     if device_rate != rate:
         import soxr

@@ -63,7 +63,7 @@ def test_missing_portaudio_is_one_line(monkeypatch):
     import builtins
 
     from kws.errors import KwsError
-    from kws.listen import _sounddevice
+    from kws.listen import load_sounddevice
 
     real_import = builtins.__import__
 
@@ -74,4 +74,4 @@ def test_missing_portaudio_is_one_line(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_portaudio)
     with pytest.raises(KwsError, match="libportaudio2"):
-        _sounddevice()
+        load_sounddevice()

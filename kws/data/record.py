@@ -46,11 +46,11 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
     try again, at most `max_tries` times, then skip the take), then 1 s centred on the word saved under
     OUT/WORD/ as `<speaker>_nohash_<n>.wav`, numbered on from the speaker's existing clips. `speaker` is an 8-hex
     id or a name (hashed to one, the same each time); by default a random id for the session. Returns the paths."""
-    from ..listen import _open_stream, _sounddevice
+    from ..listen import open_input, load_sounddevice
 
     folder = word_folder(out_dir, word)
     speaker = speaker_id(speaker)
-    sd = _sounddevice()
+    sd = load_sounddevice()
     blocks: queue.Queue = queue.Queue()
     left = 0  # samples the running take still needs
 
@@ -61,7 +61,7 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
         if left <= 0:
             raise sd.CallbackStop  # stop exactly here, so that nothing is read past the take
 
-    stream, rate, name = _open_stream(sd, device, SAMPLE_RATE, callback)
+    stream, rate, name = open_input(sd, device, SAMPLE_RATE, callback)
     need = round(seconds_per_take * rate)
 
     def capture() -> np.ndarray:
