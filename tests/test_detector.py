@@ -70,3 +70,16 @@ def test_detect_bad_input_exit_2(tmp_path, capsys, content):
     assert main(["detect", str(path)]) == 2
     err = capsys.readouterr().err
     assert "bad.wav" in err and err.count("\n") == 1
+
+
+def test_detect_runs_without_tensorflow(keyword_stream, tmp_path):
+    """`kws detect` (and `listen`) need only the runtime dependencies: TensorFlow and Keras made unimportable."""
+    import subprocess
+    import sys
+
+    path = write_wav(tmp_path / "stream.wav", keyword_stream[0][: 16000 * 6])
+    code = ("import sys; sys.modules.update(tensorflow=None, keras=None, tflite_micro=None); "
+            "from kws.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "detect", str(path), "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert [d["label"] for d in json.loads(done.stdout)] == ["yes", "yes"]
