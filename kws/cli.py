@@ -59,7 +59,7 @@ def _train(args) -> None:
     if args.wake_word:
         data, words = [args.data, args.negatives], tuple(args.wake_word)
         init = None if args.init == "none" else args.init
-    epochs = args.epochs or (20 if args.wake_word else 40)
+    epochs = args.epochs or (20 if args.wake_word else 50)
     config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                          limit_per_class=args.limit_per_class)
     train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=str(DEFAULT_MODEL.with_suffix(".keras")),
                    help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
-    p.add_argument("--epochs", type=int, help="epochs (default 40; 20 with --wake-word)")
+    p.add_argument("--epochs", type=int, help="epochs (default 50; 20 with --wake-word)")
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
     p.add_argument("--channels", type=int, default=32, help="DS-CNN width (default 32)")

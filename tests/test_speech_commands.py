@@ -119,7 +119,7 @@ def test_augmentation_is_seeded_and_recipe_like(tiny_speech_commands):
     assert not np.array_equal(a, c)
     assert np.abs(a).max() <= 1.0
     # no noise, no gain: a pure time shift of at most 100 ms
-    plain = AugmentConfig(background_frequency=0.0, gain_db=0.0)
+    plain = AugmentConfig(background_frequency=0.0, gain_db=0.0, speed=0.0)
     shifted = augment(audio[~silence][:5], silence[~silence][:5], noises, np.random.default_rng(3), plain, 16000)
     for x, y in zip(audio[~silence][:5], shifted):
         lags = [s for s in range(-1600, 1601) if np.allclose(np.roll(x, s)[1600:-1600], y[1600:-1600], atol=1e-6)]

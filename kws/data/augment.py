@@ -15,7 +15,7 @@ class AugmentConfig:
     background_volume: float = 0.1  # word clips: noise volume uniform in [0, this)
     silence_volume: float = 1.0  # silence clips: noise volume uniform in [0, this)
     gain_db: float = 6.0  # word clips: random gain in [-gain_db, +gain_db], for microphones of other levels
-    speed: float = 0.0  # word clips: speed (tempo and pitch) changed by a factor in [1 - speed, 1 + speed]
+    speed: float = 0.1  # word clips: speed (tempo and pitch) changed by a factor in [1 - speed, 1 + speed]
 
 
 def _noise_segments(noises, count, n, rng) -> np.ndarray:

@@ -23,7 +23,7 @@ from .dscnn import ModelConfig, build_dscnn
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 40
+    epochs: int = 50
     batch_size: int = 64
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
