@@ -41,6 +41,9 @@ def open_input(sd, device, rate: int, callback):
     try:
         info = sd.query_devices(device, "input")
     except (ValueError, sd.PortAudioError) as e:
+        if device is None:
+            raise KwsError("no default audio input (no microphone found); plug one in, or pick a device with "
+                           "--device (see `kws listen --list-devices`)") from None
         raise KwsError(f"audio input device {device!r}: {e}; list the devices with `kws listen --list-devices`") from None
     for try_rate in (rate, int(info["default_samplerate"])):
         try:

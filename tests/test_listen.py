@@ -75,3 +75,17 @@ def test_missing_portaudio_is_one_line(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_portaudio)
     with pytest.raises(KwsError, match="libportaudio2"):
         load_sounddevice()
+
+
+def test_no_microphone_is_one_line(monkeypatch):
+    from kws.errors import KwsError
+    from kws.listen import load_sounddevice, open_input
+
+    sd = load_sounddevice()
+
+    def no_device(*args, **kwargs):
+        raise sd.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sd, "query_devices", no_device)
+    with pytest.raises(KwsError, match="no default audio input.*--list-devices"):
+        open_input(sd, None, 16000, lambda *a: None)
