@@ -1,0 +1,49 @@
+"""A custom wake word end to end on tiny data: import recordings -> train --wake-word -> detect in a stream."""
+
+import json
+
+import numpy as np
+
+from conftest import tone, write_wav
+from kws.cli import main
+
+
+def word(rng, amp=0.3):
+    """The "wake word": 0.25 s at 500 Hz then 0.25 s at 1500 Hz, with a little noise."""
+    w = np.concatenate([tone(0.25, 500, amp=amp), tone(0.25, 1500, amp=amp)])
+    return w + 0.01 * rng.standard_normal(len(w)).astype(np.float32)
+
+
+def test_import_train_detect(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    # one long recording of 60 takes, 1.2 s apart: `kws data import` cuts it on silence
+    takes = [np.concatenate([np.zeros(8000, np.float32), word(rng, rng.uniform(0.1, 0.4)), np.zeros(3200, np.float32)])
+             for _ in range(60)]
+    write_wav(tmp_path / "recordings" / "me" / "session.wav", np.concatenate(takes) + 0.003 * rng.standard_normal(
+        len(takes) * len(takes[0])).astype(np.float32))
+    assert main(["data", "import", str(tmp_path / "recordings"), "--word", "beep", "--out", str(tmp_path / "mine")]) == 0
+    assert len(list((tmp_path / "mine" / "beep").glob("*_nohash_*.wav"))) >= 55
+    # negatives in Speech Commands layout: other tones, and background noise
+    for k, other in enumerate(("bed", "cat")):
+        for i in range(40):
+            clip = np.zeros(16000, np.float32)
+            clip[4000:12000] = tone(0.5, 700 + 600 * k, amp=rng.uniform(0.1, 0.4))
+            write_wav(tmp_path / "neg" / other / f"{i:04x}{k:04x}_nohash_0.wav", clip)
+    write_wav(tmp_path / "neg" / "_background_noise_" / "hiss.wav", 0.2 * rng.standard_normal(16000 * 8))
+
+    run = tmp_path / "run"
+    assert main(["train", "--wake-word", "beep", "--data", str(tmp_path / "mine"), "--negatives", str(tmp_path / "neg"),
+                 "--init", "none", "--out", str(run), "--epochs", "8", "--channels", "8", "--blocks", "1",
+                 "--batch-size", "16", "--lr", "0.01", "--tune-minutes", "1", "--cache-dir", str(tmp_path / "c")]) == 0
+    capsys.readouterr()  # the training log
+    assert json.loads((run / "state.json").read_text())["labels"] == ["_silence_", "_unknown_", "beep"]
+
+    # a stream: the word at 2 s and 6 s, another word (a negative) at 4 s
+    stream = 0.003 * rng.standard_normal(16000 * 9).astype(np.float32)
+    for at, clip in ((2.0, word(rng)), (4.0, tone(0.5, 700)), (6.0, word(rng))):
+        stream[int(at * 16000) : int(at * 16000) + len(clip)] += clip
+    path = write_wav(tmp_path / "stream.wav", stream)
+    assert main(["detect", str(path), "--model", str(run / "model.tflite"), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [d["label"] for d in found] == ["beep", "beep"]
+    assert 2.0 < found[0]["time_s"] < 3.5 and 6.0 < found[1]["time_s"] < 7.5
