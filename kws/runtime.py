@@ -67,6 +67,3 @@ class Model:
             raw = self._interp.get_output(0)
         scale, zero = self.output_quant[:2]
         return (raw.reshape(-1).astype(np.float32) - zero) * scale
-
-    def predict_batch(self, features: np.ndarray) -> np.ndarray:
-        return np.stack([self.predict(f) for f in features]) if len(features) else np.zeros((0, len(self.labels)))

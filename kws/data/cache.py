@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..audio import fit_clip, read_audio
-from ..features import FeatureConfig, mfcc
+from ..features import FeatureConfig, mfcc, num_frames
 from .speech_commands import Clip, SpeechCommands
 
 
@@ -69,5 +69,8 @@ def clip_features(dataset: SpeechCommands, clips: list[Clip], config: FeatureCon
 
 
 def batched_mfcc(audio: np.ndarray, config: FeatureConfig, batch: int = 512) -> np.ndarray:
-    return np.concatenate([mfcc(audio[i : i + batch], config) for i in range(0, len(audio), batch)] or
-                          [np.zeros((0, config.n_frames, config.n_mfcc), np.float32)])
+    """MFCCs of many clips (N, samples), a batch at a time to bound memory."""
+    out = np.zeros((len(audio), num_frames(audio.shape[-1], config), config.n_mfcc), np.float32)
+    for i in range(0, len(audio), batch):
+        out[i : i + batch] = mfcc(audio[i : i + batch], config)
+    return out
