@@ -1,0 +1,48 @@
+"""Stream evaluation: the stream builder, hit / substitution / false-accept scoring, and `kws eval-stream`."""
+
+import json
+
+import numpy as np
+
+from kws.cli import main
+from kws.detector import Detection
+from kws.stream_eval import Event, build_stream, score
+
+
+def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
+    events = [Event("yes", 1.0, 1.6, "a"), Event("_unknown_", 4.0, 4.5, "b"), Event("no", 7.0, 7.5, "c"),
+              Event("go", 10.0, 10.4, "d")]
+    detections = [Detection("yes", 1.8, 0.9),   # hit, 0.2 s after the word ends
+                  Detection("yes", 2.4, 0.9),   # inside the window again: a repeat, counted as substitution
+                  Detection("no", 4.6, 0.9),    # on another word: false accept
+                  Detection("go", 7.3, 0.9),    # wrong keyword during "no": substitution
+                  Detection("go", 12.0, 0.9)]   # 1.6 s after "go" ended: too late, false accept
+    r = score(detections, events, hours=0.5)
+    assert (r["keywords"], r["hits"], r["substitutions"], r["false_accepts"]) == (3, 1, 2, 2)
+    assert r["false_accepts_per_hour"] == 4.0 and abs(r["latency_median_s"] - 0.2) < 1e-9
+
+
+def test_stream_holds_its_clips_where_the_truth_says(data_dir):
+    audio, events = build_stream(data_dir, ("yes", "no"), minutes=5.0, seed=3, noise_volume=0.0)
+    assert len(audio) == 16000 * 300 and 60 < len(events) < 150
+    assert {e.label for e in events} <= {"yes", "no", "_unknown_"}
+    share = sum(e.label != "_unknown_" for e in events) / len(events)
+    assert 0.12 < share < 0.4  # yes and no are a quarter of the validation clips: drawn a quarter of the time
+    for e in events:
+        start = int(e.start_s * 16000)
+        assert np.abs(audio[start : start + 16000]).max() > 0 and e.start_s < e.end_s <= e.start_s + 1
+    gaps = np.diff([e.start_s for e in events])
+    assert gaps.min() >= 2.0  # 1 s clip + at least 1 s gap: clips never overlap
+
+
+def test_eval_stream_command(tiny_run, tmp_path, capsys):
+    data, _, model = tiny_run
+    png = tmp_path / "det.png"
+    assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--plot", str(png),
+                 "--json", "--save-stream", str(tmp_path / "stream.wav")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    report = json.loads(out[-1])
+    assert report["result"]["keywords"] > 5 and len(report["sweep"]) > 20
+    assert out[0].startswith("1.0 min stream") and png.stat().st_size > 10_000
+    truth = json.loads((tmp_path / "stream.json").read_text())
+    assert len(truth) >= report["result"]["keywords"]
