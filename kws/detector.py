@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 
 from .features import StreamingMfcc
-from .labels import SILENCE, UNKNOWN
+from .labels import is_keyword
 from .runtime import Model
 
 
@@ -38,6 +38,14 @@ class DetectorSettings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    def stride_frames(self, hop_ms: float) -> int:
+        """Frames between inferences."""
+        return max(1, round(self.stride_ms / hop_ms))
+
+    def smooth_inferences(self, hop_ms: float) -> int:
+        """Inferences whose posteriors are averaged."""
+        return max(1, round(self.smoothing_ms / (self.stride_frames(hop_ms) * hop_ms)))
+
 
 class Decider:
     """Threshold and suppression over smoothed posteriors: fires when a keyword is the best label with a score at
@@ -46,7 +54,7 @@ class Decider:
     def __init__(self, labels, settings: DetectorSettings):
         self.labels = tuple(labels)
         self.settings = settings
-        self._keywords = np.array([label not in (SILENCE, UNKNOWN) for label in self.labels])
+        self._keywords = np.array([is_keyword(label) for label in self.labels])
         self._last_fire = -np.inf
 
     def step(self, time_s: float, posteriors: np.ndarray) -> Detection | None:
@@ -67,11 +75,9 @@ class Detector:
         self.model = model
         self.on_posteriors = on_posteriors  # called with (time_s, smoothed posteriors) after every inference
         self.settings = settings or DetectorSettings.from_metadata(model.metadata)
-        config = model.config
-        self.frontend = StreamingMfcc(config)
-        hop_ms = config.hop_ms
-        self._stride = max(1, round(self.settings.stride_ms / hop_ms))
-        self._smooth = max(1, round(self.settings.smoothing_ms / (self._stride * hop_ms)))
+        self.frontend = StreamingMfcc(model.config)
+        self._stride = self.settings.stride_frames(model.config.hop_ms)
+        self._smooth = self.settings.smooth_inferences(model.config.hop_ms)
         self.reset()
 
     def reset(self) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from .detector import DetectorSettings
 from .errors import KwsError
 from .features import FeatureConfig, tables
-from .labels import SILENCE, UNKNOWN
+from .labels import is_keyword
 from .model.metadata import load_model_file
 
 # The sketch's portable C++ (no Arduino or TFLM includes), and how the tests and benchmarks/firmware_size.py
@@ -135,8 +135,7 @@ def export_firmware(model_path, out_dir) -> list[Path]:
                        f"(got {config.n_fft}, {config.window_length}, {config.hop_length})")
     labels = list(meta["labels"])
     settings = DetectorSettings.from_metadata(meta)
-    stride = max(1, round(settings.stride_ms / config.hop_ms))  # as kws.detector.Detector (Python rounding)
-    smooth = max(1, round(settings.smoothing_ms / (stride * config.hop_ms)))
+    stride, smooth = settings.stride_frames(config.hop_ms), settings.smooth_inferences(config.hop_ms)
     quant = _quantization(data, config, len(labels), model_path)
     ops = model_ops(data)
     unknown = [op for op in ops if op not in RESOLVER_METHODS]
@@ -227,7 +226,7 @@ extern const bool kIsKeyword[kNumLabels];
         _array("const float kDct[kNumMfcc * kNumMels]", map(_f, t.dct.ravel()), 8,
                "Orthonormal DCT-II rows with the lifter folded in, kNumMfcc x kNumMels"),
         _array("const char* const kLabels[kNumLabels]", map(json.dumps, labels), 12, "Model output labels"),
-        _array("const bool kIsKeyword[kNumLabels]", ("false" if l in (SILENCE, UNKNOWN) else "true" for l in labels),
+        _array("const bool kIsKeyword[kNumLabels]", ("true" if is_keyword(l) else "false" for l in labels),
                12, "Labels that fire detections"),
         "}  // namespace kws\n",
     ])

@@ -7,6 +7,11 @@ LABELS = (SILENCE, UNKNOWN) + CORE_WORDS
 BACKGROUND_NOISE_DIR = "_background_noise_"
 
 
+def is_keyword(label: str) -> bool:
+    """Labels that fire detections: every class but `_silence_` and `_unknown_`."""
+    return label not in (SILENCE, UNKNOWN)
+
+
 def label_for_folder(folder: str, words=CORE_WORDS) -> str:
     """Label of a clip in `folder`: a target word is itself, `_silence_` stays, every other word is `_unknown_`."""
     if folder in words or folder == SILENCE:

@@ -14,7 +14,7 @@ from .audio import fit_clip, read_audio
 from .data.speech_commands import SpeechCommands
 from .detector import Decider, Detector, DetectorSettings
 from .errors import KwsError
-from .labels import SILENCE, UNKNOWN
+from .labels import SILENCE, UNKNOWN, is_keyword
 from .runtime import Model
 
 MAX_LATENCY_S = 1.0  # a detection later than this after the word ends does not count as a hit
@@ -43,7 +43,7 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
     another word."""
     dataset = SpeechCommands(data_dir, words=words)
     clips = [c for c in dataset.split(split) if c.path is not None and c.label != SILENCE]
-    targets = [c for c in clips if c.label != UNKNOWN]
+    targets = [c for c in clips if is_keyword(c.label)]
     others = [c for c in clips if c.label == UNKNOWN]
     if not targets:
         raise KwsError(f"{data_dir}: no keyword clips in the {split} split to build a stream from")
@@ -81,7 +81,7 @@ def score(detections, events, hours: float) -> dict:
     """Each detection is a hit (the right keyword, between its clip's start and MAX_LATENCY_S after its speech
     ends, first time), a substitution (inside a keyword's window, but another keyword or a repeat) or a false
     accept (anywhere else: over noise or another word). Latency is counted from the end of speech."""
-    targets = [e for e in events if e.label not in (SILENCE, UNKNOWN)]
+    targets = [e for e in events if is_keyword(e.label)]
     starts = np.array([e.start_s for e in targets])
     used = set()
     latencies, substitutions, false_accepts = [], 0, 0
