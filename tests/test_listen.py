@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import soxr
 
 from conftest import fake_mic_home
 
@@ -35,6 +36,34 @@ def test_listen_detects_the_recording_and_exits_cleanly(fake_mic):
     for d, (_, start) in zip(detections, truth):
         assert start < float(d[0]) < start + 1.5
     assert lines[-1] == f"stopped after 22.0 s: 8 detection(s) (yes x2, stop x2, left x2, go x2), 0 input overflow(s)"
+
+
+def test_device_without_16k_is_opened_at_its_own_rate_and_resampled(tmp_path, keyword_stream):
+    audio, truth = keyword_stream
+    env = dict(os.environ, HOME=str(fake_mic_home(tmp_path, soxr.resample(audio, 16000, 48000))))
+    # the fake microphone now plays 48 kHz audio; make it refuse 16 kHz and prefer 48 kHz, as many sound cards do
+    no_16k = ("import sys, sounddevice as sd\n"
+              "opened, query = sd.InputStream, sd.query_devices\n"
+              "def query_48k(*args, **kwargs):\n"
+              "    info = query(*args, **kwargs)\n"
+              "    return dict(info, default_samplerate=48000.0) if isinstance(info, dict) else info\n"
+              "sd.query_devices = query_48k\n"
+              "def refuse_16k(*args, samplerate=None, **kwargs):\n"
+              "    if samplerate == 16000:\n"
+              "        raise sd.PortAudioError('Invalid sample rate')\n"
+              "    return opened(*args, samplerate=samplerate, **kwargs)\n"
+              "sd.InputStream = refuse_16k\n"
+              "from kws.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    cmd = [sys.executable, "-c", no_16k, "listen", "--device", "kwsfake", "--duration", "22"]
+    result = subprocess.run(cmd, timeout=120, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("listening on 'kwsfake' (48000 Hz, resampled to 16000 Hz)")
+    detections = [line.split() for line in lines[1:-1]]
+    assert [d[2] for d in detections] == [label for label, _ in truth]
+    for d, (_, start) in zip(detections, truth):
+        assert start < float(d[0]) < start + 1.5
 
 
 def test_ctrl_c_stops_with_a_summary(fake_mic):
