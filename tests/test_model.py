@@ -27,6 +27,18 @@ def test_tiny_model_learns_and_carries_its_metadata(tiny_run):
     assert meta["detection"]["tuned_on"]["hit_rate"] > 0.5  # an untrained model finds no tones in a stream
 
 
+def test_sample_weights_balance_classes_and_favour_recordings():
+    from kws.model.train import REAL_SHARE, sample_weights
+
+    labels = np.array([0] * 10 + [1] * 2 + [1] * 38 + [2] * 5)
+    synthetic = np.array([False] * 12 + [True] * 38 + [False] * 5)
+    w = sample_weights(labels, synthetic)
+    totals = [w[labels == c].sum() for c in range(3)]
+    assert np.allclose(totals, totals[0]) and np.isclose(w.sum(), len(labels))
+    assert np.isclose(w[10:12].sum(), REAL_SHARE * totals[1])  # 2 recordings weigh as much as 38 synthetic clips
+    assert np.allclose(w[:10], w[0]) and np.allclose(w[50:], w[50])
+
+
 def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter

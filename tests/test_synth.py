@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from kws.data.synth import VARIANTS, VOICES, speaker_for, synthesize
+from kws.data.synth import VARIANTS, VOICES, is_synthetic, speaker_for, synthesize
 from kws.errors import KwsError
 
 
@@ -32,6 +32,7 @@ def test_clips_are_varied_1s_16k_mono_and_named_by_voice(twelve):
     voices = {speaker_for(v + (f"+{x}" if x else "")) for v in VOICES for x in VARIANTS}
     speakers = {re.fullmatch(r"([0-9a-f]{8})_nohash_0\.wav", p.name).group(1) for p in paths}
     assert len(speakers) == 12 and speakers <= voices
+    assert all(is_synthetic(p) for p in paths) and not is_synthetic("marvin/0a7c2a8d_nohash_0.flac")
 
 
 def test_same_seed_same_bytes_and_numbering_continues(twelve):

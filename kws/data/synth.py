@@ -46,6 +46,15 @@ def speaker_for(voice: str) -> str:
     return hashlib.sha1(f"tts:{voice}".encode()).hexdigest()[:8]
 
 
+ALL_VOICES = tuple(v + (f"+{x}" if x else "") for v in VOICES for x in VARIANTS)
+SYNTHETIC_SPEAKERS = frozenset(speaker_for(v) for v in ALL_VOICES)
+
+
+def is_synthetic(path: Path) -> bool:
+    """Whether a clip was written by `synthesize` (its speaker id is one of the voices')."""
+    return Path(path).name.split("_nohash_")[0] in SYNTHETIC_SPEAKERS
+
+
 def synthesize(word, out_dir, count, seed=0) -> list[Path]:
     """Make `count` 1 s clips of `word` (underscores are read as spaces) under OUT/WORD/, cycling through
     VOICES x VARIANTS in a seeded order with a random speed, pitch, level and a little white noise each.
@@ -57,12 +66,11 @@ def synthesize(word, out_dir, count, seed=0) -> list[Path]:
     folder = word_folder(out_dir, word)
     text = word.replace("_", " ")
     rng = np.random.default_rng(seed)
-    voices = [v + (f"+{x}" if x else "") for v in VOICES for x in VARIANTS]
-    order = rng.permutation(len(voices))
+    order = rng.permutation(len(ALL_VOICES))
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(count):
-            voice = voices[order[i % len(voices)]]
+            voice = ALL_VOICES[order[i % len(ALL_VOICES)]]
             speed, pitch = int(rng.integers(*SPEED_WPM, endpoint=True)), int(rng.integers(*PITCH, endpoint=True))
             peak_db, noise_db = rng.uniform(*PEAK_DB), rng.uniform(*NOISE_DB)
             while True:

@@ -1,5 +1,5 @@
-"""Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, class weights,
-cosine learning-rate schedule, a checkpoint every epoch and `resume`."""
+"""Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, balanced class
+weights (recordings above synthetic speech), cosine learning-rate schedule, a checkpoint every epoch and `resume`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 from ..data.augment import AugmentConfig, augment
 from ..data.cache import batched_mfcc, clip_audio, clip_features
 from ..data.speech_commands import SpeechCommands, as_roots
+from ..data.synth import is_synthetic
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import SILENCE
@@ -89,6 +90,24 @@ def prepare(data_dirs, feature_config: FeatureConfig, config: TrainConfig, words
     )
 
 
+REAL_SHARE = 0.5  # in a class with both, recorded clips carry at least this share of its weight
+
+
+def sample_weights(labels: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
+    """Per-clip loss weights: every class weighs the same in total (weights inverse to class counts), and within a
+    class that mixes recordings with synthetic speech, the recordings carry at least REAL_SHARE of it: a few
+    real voices are worth more than many espeak-ng ones."""
+    weights = np.zeros(len(labels))
+    for c in np.unique(labels):
+        members = labels == c
+        real, fake = members & ~synthetic, members & synthetic
+        share = max(REAL_SHARE, real.sum() / members.sum()) if real.any() and fake.any() else None
+        weights[members] = 1.0 / members.sum()
+        if share is not None:
+            weights[real], weights[fake] = share / real.sum(), (1 - share) / fake.sum()
+    return weights * len(labels) / len(np.unique(labels))
+
+
 def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
     rng = np.random.default_rng([seed, epoch])
     silence = np.array([c.label == SILENCE for c in prep.train_clips])
@@ -141,7 +160,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     if (counts == 0).any():
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
         raise KwsError(f"{', '.join(data_dirs)}: no training clips for {missing}; add clips for every class")
-    class_weight = {i: float(len(prep.y_train) / (len(counts) * c)) for i, c in enumerate(counts)}
+    synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
+    weights = sample_weights(prep.y_train, synthetic)
 
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), len(prep.labels), model_config)
     model.compile(
@@ -175,7 +195,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
             model.optimizer.learning_rate.assign(learning_rate(epoch, config))
             print(f"epoch {epoch + 1}/{config.epochs}  lr {learning_rate(epoch, config):.2e}", flush=True)
             fit = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=1, verbose=verbose,
-                            class_weight=class_weight, validation_data=(x_val, y_val), shuffle=True)
+                            sample_weight=weights, validation_data=(x_val, y_val), shuffle=True)
             val_acc = float(fit.history["val_accuracy"][-1])
             model.save_weights(out / "last.weights.h5")
             if val_acc > state["best_accuracy"]:
