@@ -49,20 +49,24 @@ class DetectorSettings:
 
 class Decider:
     """Threshold and suppression over smoothed posteriors: fires when a keyword is the best label with a score at
-    or above the threshold, at most once per suppression window."""
+    or above the threshold, once per run of such inferences (a word still in view does not fire again when the
+    suppression window ends) and at most once per suppression window."""
 
     def __init__(self, labels, settings: DetectorSettings):
         self.labels = tuple(labels)
         self.settings = settings
         self._keywords = np.array([is_keyword(label) for label in self.labels])
         self._last_fire = -np.inf
+        self._armed = True
 
     def step(self, time_s: float, posteriors: np.ndarray) -> Detection | None:
         best = int(np.argmax(posteriors))
         score = float(posteriors[best])
-        if (self._keywords[best] and score >= self.settings.threshold
-                and (time_s - self._last_fire) * 1000 >= self.settings.suppression_ms):
-            self._last_fire = time_s
+        above = bool(self._keywords[best]) and score >= self.settings.threshold
+        if not above:
+            self._armed = True
+        elif self._armed and (time_s - self._last_fire) * 1000 >= self.settings.suppression_ms:
+            self._last_fire, self._armed = time_s, False
             return Detection(self.labels[best], time_s, score)
         return None
 

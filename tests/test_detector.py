@@ -38,9 +38,13 @@ def test_decider_threshold_and_suppression():
     assert decider.step(1.0, p(2, 0.5)) is None  # below threshold
     assert decider.step(1.1, p(1, 0.99)) is None  # _unknown_ never fires
     assert decider.step(1.2, p(2, 0.9)).label == "yes"
-    assert decider.step(2.1, p(3, 0.9)) is None  # within 1 s of the last detection
+    assert decider.step(2.1, p(3, 0.5)) is None  # below threshold: re-armed
+    assert decider.step(2.15, p(3, 0.9)) is None  # within 1 s of the last detection
     hit = decider.step(2.2, p(3, 0.9))
     assert (hit.label, hit.time_s) == ("no", 2.2)
+    # a word that stays above the threshold (as it slides through the window) fires once, whatever its label
+    assert all(decider.step(2.2 + 0.1 * i, p(2 + i % 2, 0.95)) is None for i in range(1, 40))
+    assert decider.step(6.2, p(1, 0.9)) is None and decider.step(6.3, p(2, 0.9)).label == "yes"
 
 
 def test_settings_come_from_the_metadata_and_overrides(shipped_model):

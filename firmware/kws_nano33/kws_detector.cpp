@@ -19,9 +19,13 @@ bool Decider::step(double time_s, const float* posteriors, Detection* out) {
   for (int k = 1; k < kNumLabels; ++k) {
     if (posteriors[k] > posteriors[best]) best = k;
   }
-  if (!kIsKeyword[best] || !(static_cast<double>(posteriors[best]) >= kThreshold)) return false;
-  if (fired_ && !((time_s - last_fire_) * 1000.0 >= kSuppressionMs)) return false;
+  if (!kIsKeyword[best] || !(static_cast<double>(posteriors[best]) >= kThreshold)) {
+    armed_ = true;
+    return false;
+  }
+  if (!armed_ || (fired_ && !((time_s - last_fire_) * 1000.0 >= kSuppressionMs))) return false;
   fired_ = true;
+  armed_ = false;
   last_fire_ = time_s;
   out->label = best;
   out->time_s = time_s;

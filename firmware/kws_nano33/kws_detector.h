@@ -25,16 +25,20 @@ int8_t quantize_input(float x);
 // (q - zero_point) * scale, as kws.runtime.Model.predict.
 float dequantize_output(int8_t q);
 
-// Fires when a keyword is the best label with a score at or above the threshold, at most once per suppression
-// window (kws.detector.Decider).
+// Fires when a keyword is the best label with a score at or above the threshold, once per run of such
+// inferences and at most once per suppression window (kws.detector.Decider).
 class Decider {
  public:
   Decider() { reset(); }
-  void reset() { fired_ = false; }
+  void reset() {
+    fired_ = false;
+    armed_ = true;
+  }
   bool step(double time_s, const float* posteriors, Detection* out);
 
  private:
   bool fired_;
+  bool armed_;  // false from a detection until no keyword is above the threshold
   double last_fire_;
 };
 
