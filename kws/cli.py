@@ -142,17 +142,19 @@ def _eval_stream(args) -> None:
     report = eval_stream(args.model, args.data, args.minutes, args.split, args.seed, args.noise_volume,
                          args.threshold, args.save_stream)
     r = report["result"]
+    text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     print(f"{report['minutes']:.1f} min stream ({args.split} speakers, noise volume < {args.noise_volume:g}, seed "
           f"{args.seed}): {r['hits']}/{r['keywords']} keywords detected ({100 * r['hit_rate']:.1f} %), "
-          f"{r['false_accepts']} false accepts ({r['false_accepts_per_hour']:.2f} per hour), latency after the word "
-          f"ends median {r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s "
-          f"(threshold {report['settings']['threshold']:g})")
+          f"{r['substitutions']} substitutions, {r['false_accepts']} false accepts "
+          f"({r['false_accepts_per_hour']:.2f} per hour), latency after the word ends median "
+          f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s (threshold {report['settings']['threshold']:g})",
+          file=text)
     if args.plot:
         from .plots import det_curve
 
         det_curve(report["sweep"], report["settings"]["threshold"],
                   f"{Path(args.model).name}: {report['minutes']:.0f} min stream, {args.split} speakers", args.plot)
-        print(f"wrote {args.plot}")
+        print(f"wrote {args.plot}", file=text)
     if args.json:
         print(json.dumps(report))
 

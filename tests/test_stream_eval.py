@@ -40,9 +40,9 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
     png = tmp_path / "det.png"
     assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--plot", str(png),
                  "--json", "--save-stream", str(tmp_path / "stream.wav")]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    report = json.loads(out[-1])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)  # stdout is the JSON alone
     assert report["result"]["keywords"] > 5 and len(report["sweep"]) > 20
-    assert out[0].startswith("1.0 min stream") and png.stat().st_size > 10_000
+    assert captured.err.startswith("1.0 min stream") and png.stat().st_size > 10_000
     truth = json.loads((tmp_path / "stream.json").read_text())
     assert len(truth) >= report["result"]["keywords"]
