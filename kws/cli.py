@@ -140,11 +140,11 @@ def _eval_stream(args) -> None:
     from .stream_eval import eval_stream
 
     report = eval_stream(args.model, args.data, args.minutes, args.split, args.seed, args.noise_volume,
-                         args.threshold, args.save_stream)
+                         args.threshold, args.save_stream, args.keyword_share)
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
-    print(f"{report['minutes']:.1f} min stream ({args.split} speakers, noise volume < {args.noise_volume:g}, seed "
-          f"{args.seed}): {r['hits']}/{r['keywords']} keywords detected ({100 * r['hit_rate']:.1f} %), "
+    print(f"{report['minutes']:.1f} min stream ({args.split} speakers, {report['keyword_share']:.0%} keywords, noise "
+          f"volume < {args.noise_volume:g}, seed {args.seed}): {r['hits']}/{r['keywords']} keywords detected ({100 * r['hit_rate']:.1f} %), "
           f"{r['substitutions']} substitutions, {r['false_accepts']} false accepts "
           f"({r['false_accepts_per_hour']:.2f} per hour), latency after the word ends median "
           f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s (threshold {report['settings']['threshold']:g})",
@@ -335,10 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
     p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
+    p.add_argument("--keyword-share", type=float, metavar="P",
+                   help="share of the clips that are keywords, the rest other words (default: the split's own share, "
+                        "at least 0.25; 1 = keywords over background noise only)")
     p.add_argument("--threshold", type=float, help="threshold to report (default: the model's)")
     p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
     p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
-    p.add_argument("--json", action="store_true", help="end with one JSON line: result, settings and the sweep")
+    p.add_argument("--json", action="store_true", help="print the result, settings and sweep as JSON (summary to stderr)")
     p.set_defaults(handler=_eval_stream)
 
     p = sub.add_parser("export-firmware", help="generate the Arduino sketch's model and tables from a model",

@@ -122,11 +122,12 @@ def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float
 
 
 def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, noise_volume=0.1,
-                threshold=None, save=None) -> dict:
+                threshold=None, save=None, keyword_share=None) -> dict:
     model = Model(model_path)
     settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold)
     rate = model.config.sample_rate
-    audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, noise_volume, rate=rate)
+    audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, noise_volume, rate=rate,
+                                 keyword_share=keyword_share)
     hours = len(audio) / rate / 3600
     if save:
         import soundfile as sf
@@ -137,8 +138,9 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
     thresholds = sorted(set(np.round(np.concatenate([np.linspace(0.3, 0.95, 27), [settings.threshold]]), 4)))
     rows = sweep(times, posts, model.labels, settings, events, hours, thresholds)
     at_default = next(r for r in rows if r["threshold"] == round(settings.threshold, 4))
+    share = sum(is_keyword(e.label) for e in events) / max(1, len(events))
     return {"minutes": round(hours * 60, 2), "split": split, "seed": seed, "noise_volume": noise_volume,
-            "settings": dataclasses.asdict(settings), "result": at_default, "sweep": rows}
+            "keyword_share": round(share, 3), "settings": dataclasses.asdict(settings), "result": at_default, "sweep": rows}
 
 
 def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,

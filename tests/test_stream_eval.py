@@ -46,3 +46,8 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
     assert captured.err.startswith("1.0 min stream") and png.stat().st_size > 10_000
     truth = json.loads((tmp_path / "stream.json").read_text())
     assert len(truth) >= report["result"]["keywords"]
+    assert 0 < report["keyword_share"] < 1 and "_unknown_" in {e["label"] for e in truth}
+    assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--keyword-share", "1",
+                 "--json"]) == 0
+    only_keywords = json.loads(capsys.readouterr().out)
+    assert only_keywords["keyword_share"] == 1.0 and only_keywords["result"]["keywords"] > len(truth) * 0.8
