@@ -6,8 +6,9 @@ used in training.
 Trains `kws train --wake-word WORD` on espeak-ng examples (`kws synth`) plus the first --real-train real clips of
 WORD in the Speech Commands folder, with every other Speech Commands word as a negative (the folder is viewed
 through symlinks without WORD). The remaining real clips of WORD, all from speakers not in training, are the
-held-out positives of a long stream with the validation speakers' other words over background noise: hit rate,
-false accepts per hour and the wall time of training are printed."""
+held-out positives of a long stream with the validation speakers' other words over background noise: hit rate and
+false accepts per hour at the model's tuned defaults, the best hit rate at <= 1 false accept per hour across
+thresholds, and the wall time of training are printed."""
 
 import argparse
 import json
@@ -26,6 +27,12 @@ def link_files(dst: Path, files) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for f in files:
         (dst / f.name).symlink_to(f.resolve())
+
+
+def best_within(sweep, false_accepts_per_hour: float = 1.0) -> dict | None:
+    """The sweep row with the most hits among those with at most this many false accepts per hour."""
+    rows = [r for r in sweep if r["false_accepts_per_hour"] <= false_accepts_per_hour]
+    return max(rows, key=lambda r: (r["hit_rate"], -r["threshold"]), default=None)
 
 
 def main():
@@ -74,12 +81,18 @@ def main():
         "keywords": r["keywords"], "false_accepts": r["false_accepts"],
         "false_accepts_per_hour": round(r["false_accepts_per_hour"], 2),
     }
+    budget = best_within(report["sweep"])
+    if budget is not None:
+        summary["at_most_1_false_accept_per_hour"] = {k: budget[k] for k in ("threshold", "hit_rate", "false_accepts")}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
     print(f"{args.word}: {r['hits']}/{r['keywords']} held-out keyword events detected ({100 * r['hit_rate']:.1f} %, "
           f"{len(test_real)} real speakers never trained on), {r['false_accepts_per_hour']:.2f} false accepts per hour "
           f"over {report['minutes']:.0f} min; synthesis {prepared - start:.0f} s, training + export "
           f"{trained - prepared:.0f} s")
+    if budget is not None:
+        print(f"at <= 1 false accept per hour (threshold {budget['threshold']:g}, the model's smoothing): "
+              f"{100 * budget['hit_rate']:.1f} % detected")
 
 
 if __name__ == "__main__":

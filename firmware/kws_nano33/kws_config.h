@@ -19,8 +19,8 @@ constexpr int kMelWeightCount = 491;
 
 constexpr int kNumLabels = 12;
 
-// Detection (as kws.detector.Detector): threshold 0.6, smoothing 500 ms, suppression 1000 ms, stride 40 ms
-constexpr double kThreshold = 0.6;  // doubles: compared as the host compares them
+// Detection (as kws.detector.Detector): threshold 0.56, smoothing 500 ms, suppression 1000 ms, stride 40 ms
+constexpr double kThreshold = 0.56;  // doubles: compared as the host compares them
 constexpr double kSuppressionMs = 1000.0;
 constexpr int kStrideFrames = 2;  // run the model every this many frames
 constexpr int kSmoothInferences = 12;  // average the posteriors of this many inferences
