@@ -24,6 +24,14 @@ def kws(*args, env, **kwargs):
                                                          text=True, **kwargs)
 
 
+def assert_detected(lines, truth):
+    """The detection lines (`time s label score x`) name the truth's words, in order, each soon after it starts."""
+    detections = [line.split() for line in lines]
+    assert [d[2] for d in detections] == [label for label, _ in truth]
+    for d, (_, start) in zip(detections, truth):
+        assert start < float(d[0]) < start + 1.5
+
+
 def test_listen_detects_the_recording_and_exits_cleanly(fake_mic):
     env, truth = fake_mic
     cmd, kw = kws("listen", "--device", "kwsfake", "--duration", "22", env=env)
@@ -31,10 +39,7 @@ def test_listen_detects_the_recording_and_exits_cleanly(fake_mic):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("listening on 'kwsfake' (16000 Hz)")
-    detections = [line.split() for line in lines[1:-1]]
-    assert [d[2] for d in detections] == [label for label, _ in truth]
-    for d, (_, start) in zip(detections, truth):
-        assert start < float(d[0]) < start + 1.5
+    assert_detected(lines[1:-1], truth)
     assert lines[-1] == f"stopped after 22.0 s: 8 detection(s) (yes x2, stop x2, left x2, go x2), 0 input overflow(s)"
 
 
@@ -60,10 +65,7 @@ def test_device_without_16k_is_opened_at_its_own_rate_and_resampled(tmp_path, ke
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("listening on 'kwsfake' (48000 Hz, resampled to 16000 Hz)")
-    detections = [line.split() for line in lines[1:-1]]
-    assert [d[2] for d in detections] == [label for label, _ in truth]
-    for d, (_, start) in zip(detections, truth):
-        assert start < float(d[0]) < start + 1.5
+    assert_detected(lines[1:-1], truth)
 
 
 def test_ctrl_c_stops_with_a_summary(fake_mic):
