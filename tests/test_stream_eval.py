@@ -5,8 +5,8 @@ import json
 import numpy as np
 
 from kws.cli import main
-from kws.detector import Detection
-from kws.stream_eval import Event, build_stream, score
+from kws.detector import Detection, DetectorSettings
+from kws.stream_eval import Event, build_stream, posterior_trace, score, sweep, tune_detection
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
@@ -51,3 +51,23 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
                  "--json"]) == 0
     only_keywords = json.loads(capsys.readouterr().out)
     assert only_keywords["keyword_share"] == 1.0 and only_keywords["result"]["keywords"] > len(truth) * 0.8
+
+
+def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold(shipped_model, data_dir):
+    smoothings = (200.0, 500.0)
+    settings, measured = tune_detection(shipped_model, data_dir, minutes=2.0, smoothing_options=smoothings)
+    audio, events = build_stream(data_dir, shipped_model.labels[2:], 2.0, "validation", seed=1)
+    value = lambda r: r["hit_rate"] - r["substitutions"] / r["keywords"] - 0.01 * r["false_accepts_per_hour"]
+    rows = []
+    for smoothing in smoothings:
+        tried = DetectorSettings(smoothing_ms=smoothing)
+        times, posts = posterior_trace(shipped_model, audio, tried)
+        rows += [(value(r), r["threshold"], smoothing, r) for r in sweep(
+            times, posts, shipped_model.labels, tried, events, 2.0 / 60, np.round(np.arange(0.3, 0.991, 0.01), 2))]
+    best = max(v for v, *_ in rows)
+    ties = sorted((t, s) for v, t, s, _ in rows if v == best)
+    assert {s for _, s in ties} == set(smoothings)  # the best score is reached with either window: a tie to break
+    assert (settings.threshold, settings.smoothing_ms) == ties[0]  # the lowest threshold wins, whatever the window
+    assert ties[0][1] == 500.0  # (the first window tried would have won before)
+    chosen = next(r for v, t, s, r in rows if (t, s) == ties[0])
+    assert measured["hit_rate"] == round(chosen["hit_rate"], 4)
