@@ -144,11 +144,11 @@ def _eval_stream(args) -> None:
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     print(f"{report['minutes']:.1f} min stream ({args.split} speakers, {report['keyword_share']:.0%} keywords, noise "
-          f"volume < {args.noise_volume:g}, seed {args.seed}): {r['hits']}/{r['keywords']} keywords detected ({100 * r['hit_rate']:.1f} %), "
-          f"{r['substitutions']} substitutions, {r['false_accepts']} false accepts "
+          f"volume < {args.noise_volume:g}, seed {args.seed}): {r['hits']}/{r['keywords']} keywords detected "
+          f"({100 * r['hit_rate']:.1f} %), {r['substitutions']} substitutions, {r['false_accepts']} false accepts "
           f"({r['false_accepts_per_hour']:.2f} per hour), latency after the word ends median "
-          f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s (threshold {report['settings']['threshold']:g})",
-          file=text)
+          f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s "
+          f"(threshold {report['settings']['threshold']:g})", file=text)
     if args.plot:
         from .plots import det_curve
 
