@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8, with "
                                    "metadata and tuned detection defaults) and OUT/model.keras. With --wake-word: "
                                    "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
-                                   "the NEGATIVES folder's words and background noise the negatives.")
+                                   "the NEGATIVES folder's words and background noise the negatives; your "
+                                   "recordings carry at least half of a word's weight against `kws synth` clips.")
     _data_arg(p)
     p.add_argument("--wake-word", action="append", metavar="WORD", help="train for this word (repeat for more)")
     p.add_argument("--negatives", default=DEFAULT_DATA,
