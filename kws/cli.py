@@ -202,6 +202,11 @@ def _threshold_arg(p) -> None:
     p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
 
 
+def _tune_arg(p) -> None:
+    p.add_argument("--tune-minutes", type=float, default=30.0,
+                   help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
+
+
 def _cache_arg(p) -> None:
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
 
@@ -285,8 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
-    p.add_argument("--tune-minutes", type=float, default=30.0,
-                   help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
+    _tune_arg(p)
     _cache_arg(p)
     p.set_defaults(handler=_train)
 
@@ -297,8 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default="runs/kws12", help="training run folder (default runs/kws12)")
     p.add_argument("--out", default="models/kws12.tflite", help="output .tflite (default models/kws12.tflite)")
     p.add_argument("--data", help="data folder (default: the one the run trained on)")
-    p.add_argument("--tune-minutes", type=float, default=30.0,
-                   help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
+    _tune_arg(p)
     _cache_arg(p)
     p.set_defaults(handler=_quantize)
 

@@ -160,8 +160,9 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
         for row in sweep(times, posts, model.labels, settings, events, hours, thresholds):
             value = (row["hit_rate"] - row["substitutions"] / max(1, row["keywords"])
                      - fa_weight * row["false_accepts_per_hour"])
-            if best is None or value > best[0] or (value == best[0] and row["threshold"] < best[1].threshold):
-                best = (value, dataclasses.replace(settings, threshold=row["threshold"]), row)
+            key = (value, -row["threshold"])  # of equal values, the lower threshold
+            if best is None or key > best[0]:
+                best = (key, dataclasses.replace(settings, threshold=row["threshold"]), row)
     _, settings, row = best
     return settings, {"minutes": round(hours * 60, 1), "seed": seed, "split": split, "hit_rate": round(row["hit_rate"], 4),
                       "false_accepts_per_hour": round(row["false_accepts_per_hour"], 2)}

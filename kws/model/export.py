@@ -76,10 +76,9 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: f
         "split": "validation", "n": int8_scores["n"], "float": float_scores["accuracy"], "int8": int8_scores["accuracy"],
         "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
     }
-    out.write_bytes(write_metadata(tflite, metadata))
     if tune_minutes > 0:
         settings, measured = tune_detection(int8, data_dirs, tune_minutes)
         metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
-        out.write_bytes(write_metadata(tflite, metadata))
+    out.write_bytes(write_metadata(tflite, metadata))
     model.save(out.with_suffix(".keras"))
     return metadata
