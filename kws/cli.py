@@ -61,9 +61,9 @@ def _train(args) -> None:
         init = None if args.init == "none" else args.init
     epochs = args.epochs or (20 if args.wake_word else 50)
     config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                         limit_per_class=args.limit_per_class)
+                         limit_per_class=args.limit_per_class, distill_weight=args.distill_weight)
     train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
-          words=words, resume=args.resume, cache_dir=args.cache_dir, init=init)
+          words=words, resume=args.resume, cache_dir=args.cache_dir, init=init, teacher=args.teacher)
     _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=None,
                                  cache_dir=args.cache_dir, tune_minutes=args.tune_minutes))
 
@@ -288,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=32, help="DS-CNN width (default 32)")
     p.add_argument("--blocks", type=int, default=4, help="depthwise-separable blocks (default 4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--teacher", metavar="RUN",
+                   help="distil the larger model of this training run (same data and features, e.g. trained with "
+                        "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
+    p.add_argument("--distill-weight", type=float, default=0.5,
+                   help="with --teacher: the teacher's share of the training targets (default 0.5)")
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
     _tune_arg(p)

@@ -39,6 +39,47 @@ def test_sample_weights_balance_classes_and_favour_recordings():
     assert np.allclose(w[:10], w[0]) and np.allclose(w[50:], w[50])
 
 
+def test_distilled_targets_blend_labels_with_softened_teacher():
+    from kws.model.train import TrainConfig, distilled_targets
+
+    labels = np.eye(3)[[0, 2]]
+    teacher = np.array([[0.7, 0.2, 0.1], [0.01, 0.01, 0.98]])
+    blend = distilled_targets(labels, teacher, TrainConfig(distill_weight=0.5, distill_temperature=2.0))
+    assert np.allclose(blend.sum(axis=1), 1) and blend.argmax(axis=1).tolist() == [0, 2]
+    soft = (blend - 0.5 * labels) / 0.5
+    assert soft[0, 1] > teacher[0, 1] and soft[0, 0] < teacher[0, 0]  # a temperature above 1 flattens
+    assert np.allclose(distilled_targets(labels, teacher, TrainConfig(distill_weight=0.0)), labels)
+
+
+def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
+    """A teacher trained with `yes` and `no` swapped, distilled with the targets all teacher: the student
+    calls `yes` clips `no` and the reverse, so it learned the teacher's outputs, not the labels."""
+    from kws.data.augment import AugmentConfig
+    from kws.model.dscnn import ModelConfig
+    from kws.model.export import load_run
+    from kws.model.train import TrainConfig, train
+
+    data, _, _ = tiny_run
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    for name, target in (("yes", "no"), ("no", "yes"), ("bed", "bed"), ("_background_noise_", "_background_noise_")):
+        (swapped / name).symlink_to(data / target)
+    kwargs = dict(model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=tmp_path / "cache",
+                  augment_config=AugmentConfig(background_frequency=0.0))  # clean words: a sure teacher
+    config = TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2)
+    train(swapped, tmp_path / "teacher", **kwargs, config=config)
+    student = TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2, distill_weight=1.0)
+    model, prep, state = train(data, tmp_path / "student", **kwargs, config=student, teacher=tmp_path / "teacher")
+    assert state["teacher"] == str(tmp_path / "teacher")
+    model.load_weights(tmp_path / "student" / "last.weights.h5")  # "best" is chosen by the true labels
+    words = prep.y_val >= 2
+    predicted = model.predict(prep.x_val[words][..., None], verbose=0).argmax(axis=1)
+    teacher = load_run(tmp_path / "teacher")[1].predict(prep.x_val[words][..., None], verbose=0).argmax(axis=1)
+    assert np.mean(predicted == teacher) > 0.8 and np.mean(predicted == prep.y_val[words]) < 0.2
+    with pytest.raises(KwsError, match="other labels or features"):
+        train(data, tmp_path / "mismatch", **{**kwargs, "words": ("yes",)}, config=student, teacher=tmp_path / "teacher")
+
+
 def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter

@@ -64,7 +64,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: f
         "model": {"arch": "ds-cnn", **state["model"], "parameters": int(model.count_params())},
         "detection": dataclasses.asdict(DetectorSettings()),
         "training": {"data": [Path(d).name for d in data_dirs], "clips": len(prep.train_clips), "epochs": config.epochs,
-                     "seed": config.seed},
+                     "seed": config.seed, "teacher": state.get("teacher")},
     }
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

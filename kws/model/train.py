@@ -1,5 +1,6 @@
 """Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, balanced class
-weights (recordings above synthetic speech), cosine learning-rate schedule, a checkpoint every epoch and `resume`."""
+weights (recordings above synthetic speech), cosine learning-rate schedule, optional distillation from a larger
+teacher model, a checkpoint every epoch and `resume`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class TrainConfig:
     label_smoothing: float = 0.05
     seed: int = 0
     limit_per_class: int | None = None  # keep at most this many training clips per class (quick runs, tests)
+    distill_weight: float = 0.5  # with a teacher: its share of the training targets (the labels have the rest)
+    distill_temperature: float = 2.0  # with a teacher: its probabilities are softened as p ** (1 / T)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -116,6 +119,25 @@ def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augmen
     return batched_mfcc(audio, feature_config)
 
 
+def distilled_targets(y_onehot: np.ndarray, teacher_probs: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Training targets that blend the labels with a teacher's softened probabilities (knowledge distillation):
+    the teacher passes on which wrong classes are close, which one-hot labels cannot."""
+    soft = np.power(np.maximum(teacher_probs, 1e-12), 1.0 / config.distill_temperature)
+    soft /= soft.sum(axis=1, keepdims=True)
+    return (1 - config.distill_weight) * y_onehot + config.distill_weight * soft
+
+
+def _load_teacher(run_dir, labels, feature_config):
+    """The best model of the training run `run_dir`, checked to share the student's labels and features."""
+    from .export import load_run
+
+    state, teacher = load_run(run_dir)
+    if state["labels"] != list(labels) or state["features"] != feature_config.to_dict():
+        raise KwsError(f"{run_dir}: the teacher was trained with other labels or features than this run; "
+                       f"train the teacher on the same data with the same settings")
+    return teacher
+
+
 def _init_from(model, path) -> int:
     """Copy the weights of every layer of the Keras model at `path` whose name and shapes match (all but the
     classifier when the labels differ). Returns how many layers were copied."""
@@ -132,10 +154,10 @@ def _init_from(model, path) -> int:
 
 
 def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
-          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None):
+          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None, teacher=None):
     """Train on one or more Speech Commands folders (the first holding your words, the rest e.g. negatives);
-    `init` is a .keras model to start from. Writes out_dir/{best,last}.weights.h5 and state.json (settings,
-    history). Returns the best Keras model, the prepared data and the state."""
+    `init` is a .keras model to start from, `teacher` the run folder of a larger model to distil (same labels
+    and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). Returns the best Keras model, the prepared data and the state."""
     import keras
     import tensorflow as tf
 
@@ -150,6 +172,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         config = TrainConfig(**state["train"])
         augment_config = AugmentConfig(**state["augment"])
         words = state["labels"][2:]
+        teacher = state.get("teacher")
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -172,7 +195,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     if state is None:
         state = {"features": feature_config.to_dict(), "model": model_config.to_dict(), "train": config.to_dict(),
                  "augment": dataclasses.asdict(augment_config), "labels": list(prep.labels),
-                 "data": data_dirs, "n_train": len(prep.train_clips), "n_val": len(prep.val_clips),
+                 "data": data_dirs, "teacher": str(teacher) if teacher else None,
+                 "n_train": len(prep.train_clips), "n_val": len(prep.val_clips),
                  "epoch": -1, "best_accuracy": 0.0, "history": []}
         if init is not None:
             print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
@@ -184,6 +208,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     x_val = prep.x_val[..., None]
     y_val = keras.utils.to_categorical(prep.y_val, len(prep.labels))
     y_train = keras.utils.to_categorical(prep.y_train, len(prep.labels))
+    teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
     verbose = 1 if sys.stdout.isatty() else 2
     first = state["epoch"] + 1
     with ThreadPoolExecutor(1) as pool:
@@ -192,9 +217,12 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         for epoch in range(first, config.epochs):
             x_train = pending.result()[..., None]
             pending = make(epoch + 1) if epoch + 1 < config.epochs else None
+            targets = y_train
+            if teacher_model is not None:
+                targets = distilled_targets(y_train, teacher_model.predict(x_train, batch_size=512, verbose=0), config)
             model.optimizer.learning_rate.assign(learning_rate(epoch, config))
             print(f"epoch {epoch + 1}/{config.epochs}  lr {learning_rate(epoch, config):.2e}", flush=True)
-            fit = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=1, verbose=verbose,
+            fit = model.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
                             sample_weight=weights, validation_data=(x_val, y_val), shuffle=True)
             val_acc = float(fit.history["val_accuracy"][-1])
             model.save_weights(out / "last.weights.h5")
