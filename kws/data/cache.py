@@ -33,7 +33,7 @@ def _cached(path: Path, compute):
         return np.load(path)
     value = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")  # one per process: two runs may fill the same entry
     np.save(tmp, value)
     tmp.replace(path)
     return value
