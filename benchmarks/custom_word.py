@@ -42,6 +42,7 @@ def main():
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")
     parser.add_argument("--real-train", type=int, default=0, help="real clips of the word used for training")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--hard-negatives", type=float, default=0.0, help="as `kws train --hard-negatives`")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -66,7 +67,7 @@ def main():
     prepared = time.perf_counter()
 
     run = out / "run"
-    train([mine, negatives], run, words=(args.word,), config=TrainConfig(epochs=args.epochs),
+    train([mine, negatives], run, words=(args.word,), config=TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives),
           init=Path("models/kws12.keras"))
     meta = export_run(run, run / "model.tflite")
     trained = time.perf_counter()

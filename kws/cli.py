@@ -61,7 +61,8 @@ def _train(args) -> None:
         init = None if args.init == "none" else args.init
     epochs = args.epochs or (20 if args.wake_word else 50)
     config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                         limit_per_class=args.limit_per_class, distill_weight=args.distill_weight)
+                         limit_per_class=args.limit_per_class, distill_weight=args.distill_weight,
+                         hard_negatives=args.hard_negatives)
     train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
           words=words, resume=args.resume, cache_dir=args.cache_dir, init=init, teacher=args.teacher)
     _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=None,
@@ -293,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
     p.add_argument("--distill-weight", type=float, default=0.5,
                    help="with --teacher: the teacher's share of the training targets (default 0.5)")
+    p.add_argument("--hard-negatives", type=float, default=0.0, metavar="X",
+                   help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
+                        "more, from each epoch's predictions (default 0: off)")
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
     _tune_arg(p)

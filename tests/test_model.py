@@ -39,16 +39,30 @@ def test_sample_weights_balance_classes_and_favour_recordings():
     assert np.allclose(w[:10], w[0]) and np.allclose(w[50:], w[50])
 
 
-def test_distilled_targets_blend_labels_with_softened_teacher():
-    from kws.model.train import TrainConfig, distilled_targets
+def test_hard_negatives_move_unknown_weight_to_mistaken_clips():
+    from kws.model.train import hard_negative_weights
 
-    labels = np.eye(3)[[0, 2]]
+    labels = np.array([0, 1, 1, 1, 2])
+    probs = np.array([[0.9, 0.1, 0], [0, 1, 0], [0, 0.5, 0.5], [0, 0, 1], [0, 0, 1]])
+    weights = np.array([1.0, 2.0, 2.0, 2.0, 1.0])
+    out = hard_negative_weights(weights, labels, probs, unknown=1, emphasis=4.0)
+    assert np.isclose(out[1:4].sum(), 6.0) and out[1] < out[2] < out[3]  # class total kept, mistakes weigh more
+    assert np.isclose(out[3] / out[1], 5.0)
+    assert out[0] == 1.0 and out[4] == 1.0  # other classes untouched
+
+
+def test_distillation_loss_is_cross_entropy_plus_softened_teacher_term():
+    from kws.model.train import TrainConfig, distillation_loss, softened
+
     teacher = np.array([[0.7, 0.2, 0.1], [0.01, 0.01, 0.98]])
-    blend = distilled_targets(labels, teacher, TrainConfig(distill_weight=0.5, distill_temperature=2.0))
-    assert np.allclose(blend.sum(axis=1), 1) and blend.argmax(axis=1).tolist() == [0, 2]
-    soft = (blend - 0.5 * labels) / 0.5
-    assert soft[0, 1] > teacher[0, 1] and soft[0, 0] < teacher[0, 0]  # a temperature above 1 flattens
-    assert np.allclose(distilled_targets(labels, teacher, TrainConfig(distill_weight=0.0)), labels)
+    soft = softened(teacher, 2.0)
+    assert np.allclose(soft.sum(axis=1), 1) and soft[0, 1] > teacher[0, 1] and soft[0, 0] < teacher[0, 0]
+    labels, student = np.eye(3)[[0, 2]], np.array([[0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    y_true = np.concatenate([labels, soft], axis=1).astype(np.float32)
+    config = TrainConfig(distill_weight=0.25, distill_temperature=2.0, label_smoothing=0.0)
+    loss, _ = distillation_loss(3, config)
+    expected = 0.75 * -np.log(student[labels == 1]) - 0.25 * 4 * (soft * np.log(softened(student, 2.0))).sum(axis=1)
+    assert np.allclose(np.asarray(loss(y_true, student.astype(np.float32))), expected, atol=1e-5)
 
 
 def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):

@@ -19,7 +19,7 @@ from ..data.speech_commands import SpeechCommands, as_roots
 from ..data.synth import is_synthetic
 from ..errors import KwsError
 from ..features import FeatureConfig
-from ..labels import SILENCE
+from ..labels import SILENCE, UNKNOWN
 from .dscnn import ModelConfig, build_dscnn
 
 
@@ -32,8 +32,9 @@ class TrainConfig:
     label_smoothing: float = 0.05
     seed: int = 0
     limit_per_class: int | None = None  # keep at most this many training clips per class (quick runs, tests)
-    distill_weight: float = 0.5  # with a teacher: its share of the training targets (the labels have the rest)
-    distill_temperature: float = 2.0  # with a teacher: its probabilities are softened as p ** (1 / T)
+    distill_weight: float = 0.5  # with a teacher: its share of the loss (the labels have the rest)
+    distill_temperature: float = 2.0  # with a teacher: both models' probabilities are compared softened by T
+    hard_negatives: float = 0.0  # > 0: within _unknown_, weight moves to the clips the model mistakes (x 1 + this)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -111,6 +112,18 @@ def sample_weights(labels: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
     return weights * len(labels) / len(np.unique(labels))
 
 
+def hard_negative_weights(weights: np.ndarray, labels: np.ndarray, probs: np.ndarray, unknown: int,
+                          emphasis: float) -> np.ndarray:
+    """Within the `_unknown_` class, each clip's weight scaled by 1 + emphasis x (1 - the model's probability of
+    `_unknown_` for it), the class's total kept: the other words the model takes for a keyword (tomorrow's false
+    accepts) weigh up to 1 + emphasis times more than those it already rejects."""
+    out = weights.copy()
+    members = labels == unknown
+    scaled = weights[members] * (1 + emphasis * (1 - probs[members, unknown]))
+    out[members] = scaled * weights[members].sum() / scaled.sum()
+    return out
+
+
 def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
     rng = np.random.default_rng([seed, epoch])
     silence = np.array([c.label == SILENCE for c in prep.train_clips])
@@ -119,12 +132,32 @@ def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augmen
     return batched_mfcc(audio, feature_config)
 
 
-def distilled_targets(y_onehot: np.ndarray, teacher_probs: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Training targets that blend the labels with a teacher's softened probabilities (knowledge distillation):
-    the teacher passes on which wrong classes are close, which one-hot labels cannot."""
-    soft = np.power(np.maximum(teacher_probs, 1e-12), 1.0 / config.distill_temperature)
-    soft /= soft.sum(axis=1, keepdims=True)
-    return (1 - config.distill_weight) * y_onehot + config.distill_weight * soft
+def softened(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities at a higher temperature: softmax(log(p) / T), which shows which wrong classes are close."""
+    soft = np.power(np.maximum(probs, 1e-12), 1.0 / temperature)
+    return soft / soft.sum(axis=1, keepdims=True)
+
+
+def distillation_loss(n_classes: int, config: TrainConfig):
+    """Knowledge distillation (Hinton et al. 2015): (1 - w) x cross-entropy with the labels + w x T^2 x
+    cross-entropy of the student's probabilities softened by T against the teacher's. y_true is
+    [one-hot labels | softened teacher probabilities]."""
+    import keras
+    from keras import ops
+
+    w, t = config.distill_weight, config.distill_temperature
+
+    def loss(y_true, y_pred):
+        hard = keras.losses.categorical_crossentropy(y_true[:, :n_classes], y_pred,
+                                                     label_smoothing=config.label_smoothing)
+        log_soft = ops.log(ops.clip(y_pred, 1e-7, 1.0)) / t
+        log_soft = log_soft - ops.logsumexp(log_soft, axis=1, keepdims=True)
+        return (1 - w) * hard - w * t * t * ops.sum(y_true[:, n_classes:] * log_soft, axis=1)
+
+    def accuracy(y_true, y_pred):
+        return keras.metrics.categorical_accuracy(y_true[:, :n_classes], y_pred)
+
+    return loss, accuracy
 
 
 def _load_teacher(run_dir, labels, feature_config):
@@ -187,11 +220,12 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     weights = sample_weights(prep.y_train, synthetic)
 
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), len(prep.labels), model_config)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=["accuracy"],
-    )
+    n = len(prep.labels)
+    teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
+    loss, metric = ((keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), "accuracy")
+                    if teacher_model is None else distillation_loss(n, config))
+    model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
+                  loss=loss, metrics=[metric])
     if state is None:
         state = {"features": feature_config.to_dict(), "model": model_config.to_dict(), "train": config.to_dict(),
                  "augment": dataclasses.asdict(augment_config), "labels": list(prep.labels),
@@ -206,9 +240,10 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
           f"{model.count_params()} parameters, {config.epochs} epochs", flush=True)
 
     x_val = prep.x_val[..., None]
-    y_val = keras.utils.to_categorical(prep.y_val, len(prep.labels))
-    y_train = keras.utils.to_categorical(prep.y_train, len(prep.labels))
-    teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
+    y_val = keras.utils.to_categorical(prep.y_val, n)
+    y_train = keras.utils.to_categorical(prep.y_train, n)
+    if teacher_model is not None:
+        y_val = np.concatenate([y_val, y_val], axis=1)  # validation loss: the labels stand in for the teacher
     verbose = 1 if sys.stdout.isatty() else 2
     first = state["epoch"] + 1
     with ThreadPoolExecutor(1) as pool:
@@ -217,13 +252,18 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         for epoch in range(first, config.epochs):
             x_train = pending.result()[..., None]
             pending = make(epoch + 1) if epoch + 1 < config.epochs else None
-            targets = y_train
+            targets, epoch_weights = y_train, weights
+            if config.hard_negatives > 0 and UNKNOWN in prep.labels:
+                probs = model.predict(x_train, batch_size=1024, verbose=0)
+                epoch_weights = hard_negative_weights(weights, prep.y_train, probs, prep.labels.index(UNKNOWN),
+                                                      config.hard_negatives)
             if teacher_model is not None:
-                targets = distilled_targets(y_train, teacher_model.predict(x_train, batch_size=512, verbose=0), config)
+                probs = teacher_model.predict(x_train, batch_size=1024, verbose=0)
+                targets = np.concatenate([y_train, softened(probs, config.distill_temperature)], axis=1)
             model.optimizer.learning_rate.assign(learning_rate(epoch, config))
             print(f"epoch {epoch + 1}/{config.epochs}  lr {learning_rate(epoch, config):.2e}", flush=True)
             fit = model.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
-                            sample_weight=weights, validation_data=(x_val, y_val), shuffle=True)
+                            sample_weight=epoch_weights, validation_data=(x_val, y_val), shuffle=True)
             val_acc = float(fit.history["val_accuracy"][-1])
             model.save_weights(out / "last.weights.h5")
             if val_acc > state["best_accuracy"]:
