@@ -190,7 +190,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
           augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None, teacher=None):
     """Train on one or more Speech Commands folders (the first holding your words, the rest e.g. negatives);
     `init` is a .keras model to start from, `teacher` the run folder of a larger model to distil (same labels
-    and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). Returns the best Keras model, the prepared data and the state."""
+    and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). Returns the best
+    Keras model, the prepared data and the state."""
     import keras
     import tensorflow as tf
 
