@@ -1,14 +1,15 @@
 """A custom wake word end to end, on a word that is not among the 12 classes, scored on real speakers never
 used in training.
 
-    python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--out runs/custom_marvin]
+    python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0] [--out runs/custom_marvin]
 
-Trains `kws train --wake-word WORD` on espeak-ng examples (`kws synth`) plus the first --real-train real clips of
-WORD in the Speech Commands folder, with every other Speech Commands word as a negative (the folder is viewed
-through symlinks without WORD). The remaining real clips of WORD, all from speakers not in training, are the
-held-out positives of a long stream with the validation speakers' other words over background noise: hit rate and
-false accepts per hour at the model's tuned defaults, the best hit rate at <= 1 false accept per hour across
-thresholds, and the wall time of training are printed."""
+Trains `kws train --wake-word WORD` on espeak-ng examples (`kws synth`) plus --real-train real clips of WORD in
+the Speech Commands folder (the first ones; with --fold 1 the last ones, so that the two folds' held-out speakers
+differ), with every other Speech Commands word as a negative (the folder is viewed through symlinks without WORD).
+The remaining real clips of WORD, all from speakers not in training, are the held-out positives of a long stream
+with the validation speakers' other words over background noise: hit rate and false accepts per hour at the
+model's tuned defaults, the best hit rate at <= 1 false accept per hour across thresholds, and the wall time of
+training are printed."""
 
 import argparse
 import json
@@ -41,6 +42,8 @@ def main():
     parser.add_argument("--data", default="../shared/data/speech_commands", type=Path)
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")
     parser.add_argument("--real-train", type=int, default=0, help="real clips of the word used for training")
+    parser.add_argument("--fold", type=int, default=0,
+                        help="which real clips train: 0 the first --real-train, 1 the last ones, 2 the ones before, ...")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--hard-negatives", type=float, default=0.0, help="as `kws train --hard-negatives`")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
@@ -50,7 +53,11 @@ def main():
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or pass another --out")
     real = sorted(p for p in (args.data / args.word).iterdir() if p.suffix in AUDIO_SUFFIXES)
-    train_real, test_real = real[: args.real_train], real[args.real_train :]
+    first = len(real) - args.fold * args.real_train if args.fold else 0
+    if first < 0:
+        raise SystemExit(f"{args.word} has {len(real)} clips: too few for fold {args.fold} of {args.real_train}")
+    train_real = real[first : first + args.real_train]
+    test_real = [p for p in real if p not in train_real]
 
     start = time.perf_counter()
     mine = out / "mine"
@@ -75,7 +82,8 @@ def main():
     report = eval_stream(run / "model.tflite", [held_out, negatives], args.minutes)
     r = report["result"]
     summary = {
-        "word": args.word, "synthetic": args.synth, "real_train": len(train_real), "real_held_out": len(test_real),
+        "word": args.word, "synthetic": args.synth, "real_train": len(train_real), "fold": args.fold,
+        "real_held_out": len(test_real),
         "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
         "validation_int8": meta["accuracy"]["int8"], "detection": meta["detection"],
         "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
