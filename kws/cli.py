@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="distil the larger model of this training run (same data and features, e.g. trained with "
                         "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
     p.add_argument("--distill-weight", type=float, default=0.5,
-                   help="with --teacher: the teacher's share of the training targets (default 0.5)")
+                   help="with --teacher: the teacher's share of the loss (default 0.5)")
     p.add_argument("--hard-negatives", type=float, default=0.0, metavar="X",
                    help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
                         "more, from each epoch's predictions (default 0: off)")
