@@ -1,6 +1,6 @@
 """Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, balanced class
 weights (recordings above synthetic speech), cosine learning-rate schedule, optional distillation from a larger
-teacher model, a checkpoint every epoch and `resume`."""
+teacher model and weight on mistaken other words (hard negatives), a checkpoint every epoch and `resume`."""
 
 from __future__ import annotations
 
