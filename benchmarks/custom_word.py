@@ -74,8 +74,8 @@ def main():
     prepared = time.perf_counter()
 
     run = out / "run"
-    train([mine, negatives], run, words=(args.word,), config=TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives),
-          init=Path("models/kws12.keras"))
+    config = TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives)
+    train([mine, negatives], run, words=(args.word,), config=config, init=Path("models/kws12.keras"))
     meta = export_run(run, run / "model.tflite")
     trained = time.perf_counter()
 

@@ -220,8 +220,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
     weights = sample_weights(prep.y_train, synthetic)
 
-    model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), len(prep.labels), model_config)
     n = len(prep.labels)
+    model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), n, model_config)
     teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
     loss, metric = ((keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), "accuracy")
                     if teacher_model is None else distillation_loss(n, config))
@@ -254,7 +254,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
             x_train = pending.result()[..., None]
             pending = make(epoch + 1) if epoch + 1 < config.epochs else None
             targets, epoch_weights = y_train, weights
-            if config.hard_negatives > 0 and UNKNOWN in prep.labels:
+            if config.hard_negatives > 0:
                 probs = model.predict(x_train, batch_size=1024, verbose=0)
                 epoch_weights = hard_negative_weights(weights, prep.y_train, probs, prep.labels.index(UNKNOWN),
                                                       config.hard_negatives)
