@@ -2,12 +2,18 @@
 used in training.
 
     python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0] [--out runs/custom_marvin]
+    python benchmarks/custom_word.py --word eight --real-train 50 --held-out validation
 
 Trains `kws train --wake-word WORD` on espeak-ng examples (`kws synth`) plus --real-train real clips of WORD in
-the Speech Commands folder (the first ones; with --fold 1 the last ones, so that the two folds' held-out speakers
-differ), with every other Speech Commands word as a negative (the folder is viewed through symlinks without WORD).
-The remaining real clips of WORD, all from speakers not in training, are the held-out positives of a long stream
-with the validation speakers' other words over background noise: hit rate and false accepts per hour at the
+the Speech Commands folder, with every other Speech Commands word as a negative (the folder is viewed through
+symlinks without WORD). Which real clips train and which are held out:
+- `--held-out rest` (default): the first --real-train clips train (with --fold 1 the last ones, so that the two
+  folds' held-out speakers differ), the remaining clips are held out;
+- `--held-out validation`: the word's validation-split clips are held out (speakers the shipped model never
+  trained on), and --real-train clips of the training split train, from the speakers with the most takes (the
+  nearest this data comes to one user's own recordings).
+The held-out clips, all from speakers not in training, are the positives of a long stream with the validation
+speakers' other words over background noise: hit rate and false accepts per hour at the
 model's tuned defaults, the best hit rate at <= 1 false accept per hour across thresholds, and the wall time of
 training are printed."""
 
@@ -30,6 +36,23 @@ def link_files(dst: Path, files) -> None:
         (dst / f.name).symlink_to(f.resolve())
 
 
+def split_by_validation(real, data: Path, word: str, count: int):
+    """(train, held out): `count` training-split clips from the speakers with the most takes; the validation split."""
+    lines = (data / "validation_list.txt").read_text().split()
+    listed = {line.split("/")[-1] for line in lines if line.startswith(f"{word}/")}
+    held_out = [p for p in real if p.name in listed]
+    by_speaker = {}
+    for p in real:
+        if p.name not in listed:
+            by_speaker.setdefault(p.name.split("_")[0], []).append(p)
+    ranked = sorted(by_speaker.values(), key=lambda takes: (-len(takes), takes[0].name))
+    train = [p for takes in ranked for p in takes][:count]
+    if len(train) < count or not held_out:
+        raise SystemExit(f"{word}: {len(train)} training-split and {len(held_out)} validation clips: "
+                         "too few for --held-out validation")
+    return train, held_out
+
+
 def best_within(sweep, false_accepts_per_hour: float = 1.0) -> dict | None:
     """The sweep row with the most hits among those with at most this many false accepts per hour."""
     rows = [r for r in sweep if r["false_accepts_per_hour"] <= false_accepts_per_hour]
@@ -44,6 +67,12 @@ def main():
     parser.add_argument("--real-train", type=int, default=0, help="real clips of the word used for training")
     parser.add_argument("--fold", type=int, default=0,
                         help="which real clips train: 0 the first --real-train, 1 the last ones, 2 the ones before, ...")
+    parser.add_argument("--held-out", choices=("rest", "validation"), default="rest",
+                        help="held-out positives: the clips not trained on (default), or the word's validation split")
+    parser.add_argument("--init", default="models/kws12.keras",
+                        help="model to start from, as `kws train --init` (default the shipped one; none: from scratch)")
+    parser.add_argument("--confusable", default="", metavar="W1,W2",
+                        help="words that sound like WORD, synthesized as extra negatives (--synth / 4 clips each)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--hard-negatives", type=float, default=0.0, help="as `kws train --hard-negatives`")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
@@ -53,15 +82,20 @@ def main():
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or pass another --out")
     real = sorted(p for p in (args.data / args.word).iterdir() if p.suffix in AUDIO_SUFFIXES)
-    first = len(real) - args.fold * args.real_train if args.fold else 0
-    if first < 0:
-        raise SystemExit(f"{args.word} has {len(real)} clips: too few for fold {args.fold} of {args.real_train}")
-    train_real = real[first : first + args.real_train]
-    test_real = [p for p in real if p not in train_real]
+    if args.held_out == "validation":
+        train_real, test_real = split_by_validation(real, args.data, args.word, args.real_train)
+    else:
+        first = len(real) - args.fold * args.real_train if args.fold else 0
+        if first < 0:
+            raise SystemExit(f"{args.word} has {len(real)} clips: too few for fold {args.fold} of {args.real_train}")
+        train_real = real[first : first + args.real_train]
+        test_real = [p for p in real if p not in train_real]
 
     start = time.perf_counter()
     mine = out / "mine"
     synthesize(args.word, mine, args.synth, seed=0)
+    for i, other in enumerate(w for w in args.confusable.split(",") if w):
+        synthesize(other, mine, args.synth // 4, seed=1 + i)
     link_files(mine / args.word, train_real)
     negatives = out / "negatives"
     for folder in sorted(p for p in args.data.iterdir() if p.is_dir() and p.name != args.word):
@@ -75,14 +109,17 @@ def main():
 
     run = out / "run"
     config = TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives)
-    train([mine, negatives], run, words=(args.word,), config=config, init=Path("models/kws12.keras"))
+    train([mine, negatives], run, words=(args.word,), config=config, init=None if args.init == "none" else Path(args.init))
     meta = export_run(run, run / "model.tflite")
     trained = time.perf_counter()
 
     report = eval_stream(run / "model.tflite", [held_out, negatives], args.minutes)
     r = report["result"]
     summary = {
-        "word": args.word, "synthetic": args.synth, "real_train": len(train_real), "fold": args.fold,
+        "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
+        "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold, "held_out": args.held_out,
+        "init": args.init,
+        "confusable": args.confusable,
         "real_held_out": len(test_real),
         "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
         "validation_int8": meta["accuracy"]["int8"], "detection": meta["detection"],
