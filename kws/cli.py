@@ -60,9 +60,10 @@ def _train(args) -> None:
         data, words = [args.data, args.negatives], tuple(args.wake_word)
         init = None if args.init == "none" else args.init
     epochs = args.epochs or (20 if args.wake_word else 50)
+    hard_negatives = args.hard_negatives if args.hard_negatives is not None else (4.0 if args.wake_word else 0.0)
     config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                          limit_per_class=args.limit_per_class, distill_weight=args.distill_weight,
-                         hard_negatives=args.hard_negatives)
+                         hard_negatives=hard_negatives)
     train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
           words=words, resume=args.resume, cache_dir=args.cache_dir, init=init, teacher=args.teacher)
     _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=None,
@@ -140,8 +141,8 @@ def _listen(args) -> None:
 def _eval_stream(args) -> None:
     from .stream_eval import eval_stream
 
-    report = eval_stream(args.model, args.data, args.minutes, args.split, args.seed, args.noise_volume,
-                         args.threshold, args.save_stream, args.keyword_share)
+    report = eval_stream(args.model, args.data or [DEFAULT_DATA], args.minutes, args.split, args.seed,
+                         args.noise_volume, args.threshold, args.save_stream, args.keyword_share)
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     print(f"{report['minutes']:.1f} min stream ({args.split} speakers, {report['keyword_share']:.0%} keywords, noise "
@@ -150,6 +151,8 @@ def _eval_stream(args) -> None:
           f"({r['false_accepts_per_hour']:.2f} per hour), latency after the word ends median "
           f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s "
           f"(threshold {report['settings']['threshold']:g})", file=text)
+    for fa in report["false_accepts"]:
+        print(f"  false accept at {fa['time_s']:.2f} s: {fa['label']} ({fa['score']:.2f}) over {fa['over']}", file=text)
     if args.plot:
         from .plots import det_curve
 
@@ -294,9 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
     p.add_argument("--distill-weight", type=float, default=0.5,
                    help="with --teacher: the teacher's share of the loss (default 0.5)")
-    p.add_argument("--hard-negatives", type=float, default=0.0, metavar="X",
+    p.add_argument("--hard-negatives", type=float, metavar="X",
                    help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
-                        "more, from each epoch's predictions (default 0: off)")
+                        "more, from each epoch's predictions (default 4 with --wake-word, else 0: off)")
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
     _tune_arg(p)
@@ -343,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "background noise, run the detector, and report hit rate, false accepts per "
                                    "hour and latency, with a DET curve across thresholds.")
     _model_arg(p)
-    _data_arg(p)
+    p.add_argument("--data", action="append",
+                   help=f"Speech Commands folder (default {DEFAULT_DATA}); repeat it to draw from several, e.g. "
+                        "your own word's folder and the negatives")
     p.add_argument("--split", default="validation", help="whose clips (default validation: unseen speakers)")
     p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
     p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")

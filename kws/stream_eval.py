@@ -77,6 +77,13 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
     return np.clip(audio, -1, 1), events
 
 
+def _window_of(time_s: float, events, starts: np.ndarray) -> int | None:
+    """Index of the event whose window (its clip's start to MAX_LATENCY_S after its speech ends) holds time_s;
+    `starts` are the events' start times."""
+    i = int(np.searchsorted(starts, time_s, side="right")) - 1  # the last event starting before time_s
+    return i if i >= 0 and time_s <= events[i].end_s + MAX_LATENCY_S else None
+
+
 def score(detections, events, hours: float) -> dict:
     """Each detection is a hit (the right keyword, between its clip's start and MAX_LATENCY_S after its speech
     ends, first time), a substitution (inside a keyword's window, but another keyword or a repeat) or a false
@@ -86,12 +93,11 @@ def score(detections, events, hours: float) -> dict:
     used = set()
     latencies, substitutions, false_accepts = [], 0, 0
     for d in detections:
-        i = int(np.searchsorted(starts, d.time_s, side="right")) - 1  # the last keyword starting before d
-        inside = i >= 0 and d.time_s <= targets[i].end_s + MAX_LATENCY_S
-        if inside and targets[i].label == d.label and i not in used:
+        i = _window_of(d.time_s, targets, starts)
+        if i is not None and targets[i].label == d.label and i not in used:
             used.add(i)
             latencies.append(d.time_s - targets[i].end_s)
-        elif inside:
+        elif i is not None:
             substitutions += 1
         else:
             false_accepts += 1
@@ -100,6 +106,18 @@ def score(detections, events, hours: float) -> dict:
             "false_accepts_per_hour": false_accepts / hours,
             "latency_median_s": float(np.median(latencies)) if latencies else None,
             "latency_p90_s": float(np.percentile(latencies, 90)) if latencies else None}
+
+
+def false_accepts(detections, events) -> list[dict]:
+    """The detections that are false accepts, each with the clip it fired over (or "noise", between clips)."""
+    targets = [e for e in events if is_keyword(e.label)]
+    target_starts, starts = np.array([e.start_s for e in targets]), np.array([e.start_s for e in events])
+    out = []
+    for d in detections:
+        if _window_of(d.time_s, targets, target_starts) is None:
+            i = _window_of(d.time_s, events, starts)
+            out.append({**d.to_dict(), "over": "noise" if i is None else events[i].clip})
+    return out
 
 
 def posterior_trace(model: Model, audio: np.ndarray, settings: DetectorSettings, chunk: int = 16000):
@@ -111,14 +129,18 @@ def posterior_trace(model: Model, audio: np.ndarray, settings: DetectorSettings,
     return np.array(times), np.array(posts)
 
 
+def decide(times, posts, labels, settings: DetectorSettings) -> list:
+    """The detections over a posterior trace (the Decider is the detector's own)."""
+    decider = Decider(labels, settings)
+    return [d for d in (decider.step(t, p) for t, p in zip(times, posts)) if d is not None]
+
+
 def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float, thresholds) -> list[dict]:
-    """Scores at each threshold, from one posterior trace (the Decider is the detector's own)."""
-    rows = []
-    for threshold in thresholds:
-        decider = Decider(labels, dataclasses.replace(settings, threshold=float(threshold)))
-        detections = [d for d in (decider.step(t, p) for t, p in zip(times, posts)) if d is not None]
-        rows.append({"threshold": round(float(threshold), 4), **score(detections, events, hours)})
-    return rows
+    """Scores at each threshold, from one posterior trace."""
+    return [{"threshold": round(float(threshold), 4),
+             **score(decide(times, posts, labels, dataclasses.replace(settings, threshold=float(threshold))),
+                     events, hours)}
+            for threshold in thresholds]
 
 
 def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, noise_volume=0.1,
@@ -140,7 +162,8 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
     at_default = next(r for r in rows if r["threshold"] == round(settings.threshold, 4))
     share = sum(is_keyword(e.label) for e in events) / max(1, len(events))
     return {"minutes": round(hours * 60, 2), "split": split, "seed": seed, "noise_volume": noise_volume,
-            "keyword_share": round(share, 3), "settings": dataclasses.asdict(settings), "result": at_default, "sweep": rows}
+            "keyword_share": round(share, 3), "settings": dataclasses.asdict(settings), "result": at_default,
+            "false_accepts": false_accepts(decide(times, posts, model.labels, settings), events), "sweep": rows}
 
 
 def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,

@@ -36,7 +36,9 @@ def test_import_train_detect(tmp_path, capsys):
                  "--init", "none", "--out", str(run), "--epochs", "8", "--channels", "8", "--blocks", "1",
                  "--batch-size", "16", "--lr", "0.01", "--tune-minutes", "1", "--cache-dir", str(tmp_path / "c")]) == 0
     capsys.readouterr()  # the training log
-    assert json.loads((run / "state.json").read_text())["labels"] == ["_silence_", "_unknown_", "beep"]
+    state = json.loads((run / "state.json").read_text())
+    assert state["labels"] == ["_silence_", "_unknown_", "beep"]
+    assert state["train"]["hard_negatives"] == 4.0  # a wake word weighs mistaken negatives up by default
 
     # a stream: the word at 2 s and 6 s, another word (a negative) at 4 s
     stream = 0.003 * rng.standard_normal(16000 * 9).astype(np.float32)

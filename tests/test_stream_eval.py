@@ -6,7 +6,7 @@ import numpy as np
 
 from kws.cli import main
 from kws.detector import Detection, DetectorSettings
-from kws.stream_eval import Event, build_stream, posterior_trace, score, sweep, tune_detection
+from kws.stream_eval import Event, build_stream, false_accepts, posterior_trace, score, sweep, tune_detection
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
@@ -20,6 +20,7 @@ def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
     r = score(detections, events, hours=0.5)
     assert (r["keywords"], r["hits"], r["substitutions"], r["false_accepts"]) == (3, 1, 2, 2)
     assert r["false_accepts_per_hour"] == 4.0 and abs(r["latency_median_s"] - 0.2) < 1e-9
+    assert [(f["label"], f["over"]) for f in false_accepts(detections, events)] == [("no", "b"), ("go", "noise")]
 
 
 def test_stream_holds_its_clips_where_the_truth_says(data_dir):
