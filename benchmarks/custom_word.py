@@ -13,9 +13,9 @@ symlinks without WORD). Which real clips train and which are held out:
   trained on), and --real-train clips of the training split train, from the speakers with the most takes (the
   nearest this data comes to one user's own recordings).
 The held-out clips, all from speakers not in training, are the positives of a long stream with the validation
-speakers' other words over background noise: hit rate and false accepts per hour at the
-model's tuned defaults, the best hit rate at <= 1 false accept per hour across thresholds, and the wall time of
-training are printed (and written to OUT/summary.json; the whole sweep and the false accepts to OUT/stream.json)."""
+speakers' other words over background noise: hit rate and false accepts per hour at the model's tuned defaults,
+the best hit rate at <= 1 false accept per hour across thresholds, and the wall time of training are printed (and
+written to OUT/summary.json; the whole sweep and the false accepts to OUT/stream.json)."""
 
 import argparse
 import json
@@ -110,7 +110,8 @@ def main():
 
     run = out / "run"
     config = TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives)
-    train([mine, negatives], run, words=(args.word,), config=config, init=None if args.init == "none" else Path(args.init))
+    init = None if args.init == "none" else Path(args.init)
+    train([mine, negatives], run, words=(args.word,), config=config, init=init)
     meta = export_run(run, run / "model.tflite")
     trained = time.perf_counter()
 
@@ -118,10 +119,8 @@ def main():
     r = report["result"]
     summary = {
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
-        "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold, "held_out": args.held_out,
-        "init": args.init,
-        "confusable": args.confusable,
-        "real_held_out": len(test_real),
+        "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold,
+        "held_out": args.held_out, "init": args.init, "confusable": args.confusable, "real_held_out": len(test_real),
         "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
         "validation_int8": meta["accuracy"]["int8"], "detection": meta["detection"],
         "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
