@@ -129,6 +129,15 @@ def posterior_trace(model: Model, audio: np.ndarray, settings: DetectorSettings,
     return np.array(times), np.array(posts)
 
 
+def smoothed(raw: np.ndarray, inferences: int) -> np.ndarray:
+    """The detector's smoothing applied to a trace of single inferences: each row the mean of the last `inferences`
+    rows (of all rows so far, at the start), as the Detector averages its history."""
+    sums = np.cumsum(np.vstack([np.zeros((1, raw.shape[1])), raw]), axis=0)
+    end = np.arange(1, len(raw) + 1)
+    start = np.maximum(0, end - inferences)
+    return (sums[end] - sums[start]) / (end - start)[:, None]
+
+
 def decide(times, posts, labels, settings: DetectorSettings) -> list:
     """The detections over a posterior trace (the Decider is the detector's own)."""
     decider = Decider(labels, settings)
@@ -176,10 +185,12 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
     audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, rate=model.config.sample_rate)
     hours = len(audio) / model.config.sample_rate / 3600
     thresholds = np.round(np.arange(0.3, 0.991, 0.01), 2)
+    base = DetectorSettings()
+    times, raw = posterior_trace(model, audio, dataclasses.replace(base, smoothing_ms=base.stride_ms))  # one pass
     best = None
     for smoothing in smoothing_options:
-        settings = dataclasses.replace(DetectorSettings(), smoothing_ms=smoothing)
-        times, posts = posterior_trace(model, audio, settings)
+        settings = dataclasses.replace(base, smoothing_ms=smoothing)
+        posts = smoothed(raw, settings.smooth_inferences(model.config.hop_ms))
         for row in sweep(times, posts, model.labels, settings, events, hours, thresholds):
             value = (row["hit_rate"] - row["substitutions"] / max(1, row["keywords"])
                      - fa_weight * row["false_accepts_per_hour"])

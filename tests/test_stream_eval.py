@@ -6,7 +6,8 @@ import numpy as np
 
 from kws.cli import main
 from kws.detector import Detection, DetectorSettings
-from kws.stream_eval import Event, build_stream, false_accepts, posterior_trace, score, sweep, tune_detection
+from kws.stream_eval import (Event, build_stream, false_accepts, posterior_trace, score, smoothed, sweep,
+                             tune_detection)
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
@@ -52,6 +53,17 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
                  "--json"]) == 0
     only_keywords = json.loads(capsys.readouterr().out)
     assert only_keywords["keyword_share"] == 1.0 and only_keywords["result"]["keywords"] > len(truth) * 0.8
+
+
+def test_smoothing_a_single_inference_trace_is_the_detectors_smoothing(shipped_model, data_dir):
+    audio, _ = build_stream(data_dir, shipped_model.labels[2:], 0.5, "validation", seed=2)
+    single = DetectorSettings(smoothing_ms=40.0)
+    times, raw = posterior_trace(shipped_model, audio, single)
+    for smoothing in (200.0, 500.0):
+        settings = DetectorSettings(smoothing_ms=smoothing)
+        t, posts = posterior_trace(shipped_model, audio, settings)
+        assert np.array_equal(t, times) and not np.allclose(posts, raw)
+        assert np.allclose(smoothed(raw, settings.smooth_inferences(shipped_model.config.hop_ms)), posts, atol=1e-6)
 
 
 def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold(shipped_model, data_dir):
