@@ -22,7 +22,7 @@ import json
 import time
 from pathlib import Path
 
-from kws.data.speech_commands import AUDIO_SUFFIXES
+from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands
 from kws.data.synth import synthesize
 from kws.model.export import export_run
 from kws.model.train import TrainConfig, train
@@ -36,15 +36,15 @@ def link_files(dst: Path, files) -> None:
         (dst / f.name).symlink_to(f.resolve())
 
 
-def split_by_validation(real, data: Path, word: str, count: int):
-    """(train, held out): `count` training-split clips from the speakers with the most takes; the validation split."""
-    lines = (data / "validation_list.txt").read_text().split()
-    listed = {line.split("/")[-1] for line in lines if line.startswith(f"{word}/")}
-    held_out = [p for p in real if p.name in listed]
+def split_by_validation(data: Path, word: str, count: int):
+    """(train, held out): `count` training-split clips of `word` from the speakers with the most takes; the word's
+    validation split (the data set's own split rule)."""
+    clips = [c for c in SpeechCommands(data, words=(word,)).recorded if c.label == word]
+    held_out = [c.path for c in clips if c.split == "validation"]
     by_speaker = {}
-    for p in real:
-        if p.name not in listed:
-            by_speaker.setdefault(p.name.split("_")[0], []).append(p)
+    for c in clips:
+        if c.split == "training":
+            by_speaker.setdefault(c.path.name.split("_")[0], []).append(c.path)
     ranked = sorted(by_speaker.values(), key=lambda takes: (-len(takes), takes[0].name))
     train = [p for takes in ranked for p in takes][:count]
     if len(train) < count or not held_out:
@@ -84,7 +84,7 @@ def main():
         raise SystemExit(f"{out} exists; remove it or pass another --out")
     real = sorted(p for p in (args.data / args.word).iterdir() if p.suffix in AUDIO_SUFFIXES)
     if args.held_out == "validation":
-        train_real, test_real = split_by_validation(real, args.data, args.word, args.real_train)
+        train_real, test_real = split_by_validation(args.data, args.word, args.real_train)
     else:
         first = len(real) - args.fold * args.real_train if args.fold else 0
         if first < 0:
