@@ -175,28 +175,42 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
             "false_accepts": false_accepts(decide(times, posts, model.labels, settings), events), "sweep": rows}
 
 
+def tuning_score(row: dict, fa_weight: float = 0.01) -> float:
+    """What detection tuning maximises: hit rate - substitution rate - fa_weight x false accepts per hour (by
+    default one false accept per hour weighs as much as one percent of the keywords missed or mistaken)."""
+    return row["hit_rate"] - row["substitutions"] / max(1, row["keywords"]) - fa_weight * row["false_accepts_per_hour"]
+
+
+def best_setting(candidates, fa_weight: float = 0.01) -> tuple[DetectorSettings, dict]:
+    """Of (settings, row) pairs, the best `tuning_score`; of equal scores the lowest threshold, whatever the
+    smoothing window (the first one tried among those with that threshold)."""
+    best = None
+    for settings, row in candidates:
+        key = (tuning_score(row, fa_weight), -row["threshold"])
+        if best is None or key > best[0]:
+            best = (key, settings, row)
+    return best[1], best[2]
+
+
 def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,
                    smoothing_options=(200.0, 300.0, 500.0), split: str = "validation") -> tuple[DetectorSettings, dict]:
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
-    threshold that maximise hit rate - substitution rate - fa_weight x false accepts per hour (by default one
-    false accept per hour weighs as much as one percent of the keywords missed or mistaken). Of equal scores the
-    lowest threshold wins: it leaves the most room for speakers less clear than the stream's (for a custom word,
-    whose validation clips are mostly synthetic, the hit rate is often the same over a wide range)."""
+    threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
+    speakers less clear than the stream's (for a custom word, whose validation clips are mostly synthetic, the hit
+    rate is often the same over a wide range)."""
     audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, rate=model.config.sample_rate)
     hours = len(audio) / model.config.sample_rate / 3600
     thresholds = np.round(np.arange(0.3, 0.991, 0.01), 2)
     base = DetectorSettings()
     times, raw = posterior_trace(model, audio, dataclasses.replace(base, smoothing_ms=base.stride_ms))  # one pass
-    best = None
-    for smoothing in smoothing_options:
-        settings = dataclasses.replace(base, smoothing_ms=smoothing)
-        posts = smoothed(raw, settings.smooth_inferences(model.config.hop_ms))
-        for row in sweep(times, posts, model.labels, settings, events, hours, thresholds):
-            value = (row["hit_rate"] - row["substitutions"] / max(1, row["keywords"])
-                     - fa_weight * row["false_accepts_per_hour"])
-            key = (value, -row["threshold"])  # of equal values, the lower threshold
-            if best is None or key > best[0]:
-                best = (key, dataclasses.replace(settings, threshold=row["threshold"]), row)
-    _, settings, row = best
+
+    def candidates():
+        for smoothing in smoothing_options:
+            settings = dataclasses.replace(base, smoothing_ms=smoothing)
+            posts = smoothed(raw, settings.smooth_inferences(model.config.hop_ms))
+            for row in sweep(times, posts, model.labels, settings, events, hours, thresholds):
+                yield dataclasses.replace(settings, threshold=row["threshold"]), row
+
+    settings, row = best_setting(candidates(), fa_weight)
     return settings, {"minutes": round(hours * 60, 1), "seed": seed, "split": split, "hit_rate": round(row["hit_rate"], 4),
                       "false_accepts_per_hour": round(row["false_accepts_per_hour"], 2)}

@@ -6,8 +6,8 @@ import numpy as np
 
 from kws.cli import main
 from kws.detector import Detection, DetectorSettings
-from kws.stream_eval import (Event, build_stream, false_accepts, posterior_trace, score, smoothed, sweep,
-                             tune_detection)
+from kws.stream_eval import (Event, best_setting, build_stream, false_accepts, posterior_trace, score, smoothed, sweep,
+                             tune_detection, tuning_score)
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
@@ -66,21 +66,30 @@ def test_smoothing_a_single_inference_trace_is_the_detectors_smoothing(shipped_m
         assert np.allclose(smoothed(raw, settings.smooth_inferences(shipped_model.config.hop_ms)), posts, atol=1e-6)
 
 
-def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold(shipped_model, data_dir):
+def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold():
+    row = lambda threshold, hits, fa: {"threshold": threshold, "keywords": 100, "hit_rate": hits / 100,
+                                       "substitutions": 0, "false_accepts_per_hour": fa}
+    short, long = DetectorSettings(smoothing_ms=200.0), DetectorSettings(smoothing_ms=500.0)
+    candidates = [(short, row(0.6, 90, 0)), (short, row(0.5, 91, 2)), (short, row(0.7, 85, 0)),
+                  (long, row(0.55, 90, 0)), (long, row(0.8, 90, 0)), (long, row(0.4, 95, 200))]
+    assert best_setting(candidates) == (long, candidates[3][1])  # 0.9 ties three times: the lowest threshold
+    assert best_setting(candidates[:3]) == (short, candidates[0][1])  # 0.5 finds more, its false accepts cost more
+    assert best_setting(candidates, fa_weight=0.0) == (long, candidates[5][1])  # false accepts weigh nothing
+    assert best_setting(candidates[:3] + [(long, row(0.6, 90, 0))]) == (short, candidates[0][1])  # first window
+
+
+def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):
     smoothings = (200.0, 500.0)
     settings, measured = tune_detection(shipped_model, data_dir, minutes=2.0, smoothing_options=smoothings)
     audio, events = build_stream(data_dir, shipped_model.labels[2:], 2.0, "validation", seed=1)
-    value = lambda r: r["hit_rate"] - r["substitutions"] / r["keywords"] - 0.01 * r["false_accepts_per_hour"]
     rows = []
     for smoothing in smoothings:
         tried = DetectorSettings(smoothing_ms=smoothing)
         times, posts = posterior_trace(shipped_model, audio, tried)
-        rows += [(value(r), r["threshold"], smoothing, r) for r in sweep(
+        rows += [(tuning_score(r), smoothing, r) for r in sweep(
             times, posts, shipped_model.labels, tried, events, 2.0 / 60, np.round(np.arange(0.3, 0.991, 0.01), 2))]
     best = max(v for v, *_ in rows)
-    ties = sorted((t, s) for v, t, s, _ in rows if v == best)
-    assert {s for _, s in ties} == set(smoothings)  # the best score is reached with either window: a tie to break
-    assert (settings.threshold, settings.smoothing_ms) == ties[0]  # the lowest threshold wins, whatever the window
-    assert ties[0][1] == 500.0  # (the first window tried would have won before)
-    chosen = next(r for v, t, s, r in rows if (t, s) == ties[0])
-    assert measured["hit_rate"] == round(chosen["hit_rate"], 4)
+    chosen = [r for v, s, r in rows if (r["threshold"], s) == (settings.threshold, settings.smoothing_ms)]
+    assert len(chosen) == 1 and tuning_score(chosen[0]) == best  # the detector itself scores what the sweep did
+    assert settings.threshold == min(r["threshold"] for v, s, r in rows if v == best)
+    assert measured["hit_rate"] == round(chosen[0]["hit_rate"], 4)
