@@ -63,12 +63,21 @@ def read_audio(path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
     return audio, notes
 
 
+MAX_CLIP_S = 3.0  # a data clip longer than this is a recording to cut into words, not one word
+
+
 def fit_clip(audio: np.ndarray, n_samples: int, path, sample_rate: int) -> np.ndarray:
-    """A training/evaluation clip of exactly n_samples: shorter ones are zero-padded at the end (as the Speech
-    Commands recipe does), longer ones are refused."""
-    if len(audio) > n_samples:
+    """A training/evaluation clip of exactly n_samples: a shorter one centred between zeros (a word trimmed to its
+    sound, as in the Free Spoken Digit recordings, lands where the model expects words), a longer one cut to its
+    loudest n_samples; recordings longer than MAX_CLIP_S are refused."""
+    if len(audio) > MAX_CLIP_S * sample_rate:
         raise KwsError(
-            f"{path}: {len(audio) / sample_rate:.2f} s long, but data clips hold at most {n_samples} samples; "
-            "cut long recordings into 1 s clips (e.g. `sox IN OUT.wav trim 0 1`)"
+            f"{path}: {len(audio) / sample_rate:.2f} s long, but data clips hold one word (at most {MAX_CLIP_S:g} s); "
+            "cut long recordings into 1 s clips (e.g. `kws data import` or `sox IN OUT.wav trim 0 1`)"
         )
-    return np.pad(audio, (0, n_samples - len(audio)))
+    if len(audio) > n_samples:
+        energy = np.concatenate(([0.0], np.cumsum(audio.astype(np.float64) ** 2)))
+        start = int(np.argmax(energy[n_samples:] - energy[:-n_samples]))
+        return audio[start : start + n_samples]
+    pad = n_samples - len(audio)
+    return np.pad(audio, (pad // 2, pad - pad // 2))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from . import DEFAULT_MODEL
 from .errors import KwsError
 
 DEFAULT_DATA = "../shared/data/speech_commands"
+DIGITS_DATA = "../shared/data/free_spoken_digit"  # more speakers' digits: other words the model learns to reject
+TRAINING_DATA = [DEFAULT_DATA, DIGITS_DATA]
 
 
 def _features(args) -> None:
@@ -55,15 +58,18 @@ def _train(args) -> None:
     from .model.dscnn import ModelConfig
     from .model.train import TrainConfig, train
 
-    data, words, init = [args.data], None, None
+    data, words, init = args.data or TRAINING_DATA, None, None
     if args.wake_word:
-        data, words = [args.data, args.negatives], tuple(args.wake_word)
+        if not args.data:
+            raise KwsError("--wake-word needs --data DIR, the folder holding DIR/WORD/ clips (made by `kws record`, "
+                           "`kws data import` or `kws synth`)")
+        data, words = args.data + (args.negatives or [DEFAULT_DATA]), tuple(args.wake_word)
         init = None if args.init == "none" else args.init
     epochs = args.epochs or (20 if args.wake_word else 50)
     hard_negatives = args.hard_negatives if args.hard_negatives is not None else (4.0 if args.wake_word else 0.0)
     config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                          limit_per_class=args.limit_per_class, distill_weight=args.distill_weight,
-                         hard_negatives=hard_negatives)
+                         hard_negatives=hard_negatives, balance_words=not args.wake_word)
     train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
           words=words, resume=args.resume, cache_dir=args.cache_dir, init=init, teacher=args.teacher)
     _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=None,
@@ -88,23 +94,33 @@ def _quantize(args) -> None:
 def _evaluate(args) -> None:
     from .model.evaluate import evaluate
 
-    report = evaluate(args.model, args.data, args.split, args.runtime, args.cache_dir)
+    data = args.data or [DEFAULT_DATA]
+    report = evaluate(args.model, data, args.split, args.runtime, args.cache_dir)
     labels = report["labels"]
     for runtime, result in report["results"].items():
-        print(f"{runtime}: accuracy {result['accuracy']:.4f} on {result['n']} clips ({args.split} split of {args.data})")
+        print(f"{runtime}: accuracy {result['accuracy']:.4f} on {result['n']} clips ({args.split} split of "
+              f"{' + '.join(data)})")
         for label, r in result["per_class"].items():
             acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.4f}"
             print(f"  {label:<10} {r['n']:>6}  {acc}")
+        other = result["other_words"]
+        if other["per_word"]:
+            print(f"  other words, each word's share called _unknown_ (balanced {other['balanced']:.4f}, "
+                  f"worst {other['worst']:.4f}):")
+            for word, w in other["per_word"].items():
+                mistaken = ", ".join(f"{label} {n}" for label, n in sorted(w["called"].items(), key=lambda x: -x[1]))
+                print(f"    {word:<10} {w['n']:>6}  {w['accuracy']:.4f}" + (f"  (called {mistaken})" if mistaken else ""))
     first = report["results"][args.runtime[0]]
     if args.plot:
         from .plots import confusion_matrix
 
         confusion_matrix(first["confusion"], labels, f"{Path(args.model).name} ({args.runtime[0]}), {args.split}: "
-                         f"accuracy {first['accuracy']:.4f}", args.plot)
+                         f"accuracy {first['accuracy']:.4f}", args.plot, first["other_words"]["per_word"])
         print(f"wrote {args.plot}")
     if args.json:
         print(json.dumps({"model": str(args.model), "split": args.split, "runtime": args.runtime[0],
                           "n": first["n"], "accuracy": first["accuracy"], "per_class": first["per_class"],
+                          "other_words": first["other_words"]["balanced"], "per_word": first["other_words"]["per_word"],
                           "runtimes": report["results"]}))
 
 
@@ -141,7 +157,7 @@ def _listen(args) -> None:
 def _eval_stream(args) -> None:
     from .stream_eval import eval_stream
 
-    report = eval_stream(args.model, args.data or [DEFAULT_DATA], args.minutes, args.split, args.seed,
+    report = eval_stream(args.model, args.data or TRAINING_DATA, args.minutes, args.split, args.seed,
                          args.noise_volume, args.threshold, args.save_stream, args.keyword_share)
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
@@ -153,6 +169,9 @@ def _eval_stream(args) -> None:
           f"(threshold {report['settings']['threshold']:g})", file=text)
     for fa in report["false_accepts"]:
         print(f"  false accept at {fa['time_s']:.2f} s: {fa['label']} ({fa['score']:.2f}) over {fa['over']}", file=text)
+    if report["false_accepts"]:
+        words = Counter(fa["word"] for fa in report["false_accepts"])
+        print("  false accepts by the word under them: " + ", ".join(f"{w} {n}" for w, n in words.most_common()), file=text)
     if args.plot:
         from .plots import det_curve
 
@@ -198,8 +217,9 @@ def _model_arg(p) -> None:
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
 
 
-def _data_arg(p) -> None:
-    p.add_argument("--data", default=DEFAULT_DATA, help=f"Speech Commands folder (default {DEFAULT_DATA})")
+def _data_arg(p, what="Speech Commands layout folder") -> None:
+    p.add_argument("--data", action="append", metavar="DIR",
+                   help=f"{what}; repeat it to use several (default {' and '.join(TRAINING_DATA)})")
 
 
 def _threshold_arg(p) -> None:
@@ -279,10 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
                                    "the NEGATIVES folder's words and background noise the negatives; your "
                                    "recordings carry at least half of a word's weight against `kws synth` clips.")
-    _data_arg(p)
+    _data_arg(p, "data folder (with --wake-word: the one holding WORD/)")
     p.add_argument("--wake-word", action="append", metavar="WORD", help="train for this word (repeat for more)")
-    p.add_argument("--negatives", default=DEFAULT_DATA,
-                   help=f"with --wake-word: Speech Commands folder of other words and noise (default {DEFAULT_DATA})")
+    p.add_argument("--negatives", action="append", metavar="DIR",
+                   help="with --wake-word: folder of other words and noise; repeat it to use several "
+                        f"(default {DEFAULT_DATA})")
     p.add_argument("--init", default=str(DEFAULT_MODEL.with_suffix(".keras")),
                    help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
@@ -312,23 +333,28 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the model's metadata.")
     p.add_argument("--run", default="runs/kws12", help="training run folder (default runs/kws12)")
     p.add_argument("--out", default="models/kws12.tflite", help="output .tflite (default models/kws12.tflite)")
-    p.add_argument("--data", help="data folder (default: the one the run trained on)")
+    p.add_argument("--data", action="append", metavar="DIR", help="data folder; repeat it for several (default: those the run trained on)")
     _tune_arg(p)
     _cache_arg(p)
     p.set_defaults(handler=_quantize)
 
     p = sub.add_parser("evaluate", help="accuracy per class and confusion matrix of a model on a data folder",
-                       description="Score a model on a folder in Speech Commands layout (also the official test set: "
-                                   "_silence_/, _unknown_/ and the ten words).")
+                       description="Score a model on folders in Speech Commands layout (also the official test set: "
+                                   "_silence_/, _unknown_/ and the ten words). Other words are scored per word (the "
+                                   "folder's name, or the file name's prefix in the test set's _unknown_/), and "
+                                   "their mean is the balanced other-word score.")
     _model_arg(p)
-    p.add_argument("--data", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
+    p.add_argument("--data", action="append", metavar="DIR",
+                   help=f"data folder; repeat it to score several together, e.g. --data {DEFAULT_DATA} "
+                        f"--data {DIGITS_DATA} (default {DEFAULT_DATA})")
     p.add_argument("--split", default="validation", choices=("training", "validation", "testing", "all"),
                    help="which clips to score (default validation; all = every clip in the folder)")
     p.add_argument("--runtime", nargs="+", default=["litert"], choices=("float", "litert", "tflm"),
                    help="float (Keras, needs the .keras beside the model), litert (int8) and/or tflm (int8 under "
                         "TFLite Micro); default litert")
-    p.add_argument("--json", action="store_true", help="end with one JSON line: n, accuracy, per_class, runtimes")
-    p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix to this PNG")
+    p.add_argument("--json", action="store_true",
+                   help="end with one JSON line: n, accuracy, per_class, other_words (balanced), per_word, runtimes")
+    p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix, a row per other word, to this PNG")
     _cache_arg(p)
     p.set_defaults(handler=_evaluate)
 
@@ -346,9 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "background noise, run the detector, and report hit rate, false accepts per "
                                    "hour and latency, with a DET curve across thresholds.")
     _model_arg(p)
-    p.add_argument("--data", action="append",
-                   help=f"Speech Commands folder (default {DEFAULT_DATA}); repeat it to draw from several, e.g. "
-                        "your own word's folder and the negatives")
+    p.add_argument("--data", action="append", metavar="DIR",
+                   help=f"Speech Commands layout folder; repeat it to draw from several, e.g. your own word's folder "
+                        f"and the negatives (default {' and '.join(TRAINING_DATA)})")
     p.add_argument("--split", default="validation", help="whose clips (default validation: unseen speakers)")
     p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
     p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")

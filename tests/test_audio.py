@@ -68,11 +68,15 @@ def test_flac_and_float_wav_read_like_pcm(tmp_path):
         assert notes == []
 
 
-def test_fit_clip_pads_short_and_refuses_long(tmp_path):
+def test_fit_clip_centres_short_cuts_long_to_its_loudest_second_and_refuses_recordings(tmp_path):
     short = fit_clip(np.ones(12000, np.float32), 16000, "x.wav", 16000)
-    assert short.shape == (16000,) and short[:12000].all() and not short[12000:].any()
-    with pytest.raises(KwsError, match=r"x\.wav: 1\.50 s long.*cut long recordings"):
-        fit_clip(np.ones(24000, np.float32), 16000, "x.wav", 16000)
+    assert short.shape == (16000,) and short[2000:14000].all() and not short[:2000].any() and not short[14000:].any()
+    long = np.zeros(24000, np.float32)
+    long[5000:9000] = 1.0  # the word, 0.31-0.56 s into a 1.5 s clip
+    cut = fit_clip(long, 16000, "x.wav", 16000)
+    assert cut.shape == (16000,) and cut.sum() == 4000  # the whole word kept
+    with pytest.raises(KwsError, match=r"x\.wav: 3\.50 s long.*cut long recordings"):
+        fit_clip(np.ones(56000, np.float32), 16000, "x.wav", 16000)
 
 
 def test_features_command_prints_shape_and_plots(real_clips, tmp_path, capsys):

@@ -39,6 +39,20 @@ def test_sample_weights_balance_classes_and_favour_recordings():
     assert np.allclose(w[:10], w[0]) and np.allclose(w[50:], w[50])
 
 
+def test_sample_weights_give_each_word_of_a_class_an_equal_share():
+    from kws.model.train import REAL_SHARE, sample_weights
+
+    labels = np.array([0] * 4 + [1] * 90 + [1] * 10)
+    words = np.array([0] * 4 + [1] * 90 + [2] * 10)  # class 1: a word with 90 clips, one with 10
+    synthetic = np.zeros(104, bool)
+    synthetic[94:102] = True  # 8 of the small word's clips are synthetic
+    w = sample_weights(labels, synthetic, words)
+    assert np.isclose(w[:4].sum(), w[4:].sum()) and np.isclose(w.sum(), 104)
+    assert np.isclose(w[4:94].sum(), w[94:].sum())  # 10 clips weigh as much as 90
+    assert np.isclose(w[102:].sum(), REAL_SHARE * w[94:].sum())  # and within the word, recordings keep their share
+    assert np.allclose(sample_weights(labels, synthetic, np.zeros(104, int)), sample_weights(labels, synthetic))
+
+
 def test_hard_negatives_move_unknown_weight_to_mistaken_clips():
     from kws.model.train import hard_negative_weights
 
@@ -170,6 +184,7 @@ def test_evaluate_json_and_plot(tiny_run, tmp_path, capsys):
     assert report["per_class"]["yes"]["n"] == 60
     assert abs(report["runtimes"]["tflm"]["accuracy"] - report["runtimes"]["litert"]["accuracy"]) < 0.02
     assert report["accuracy"] > 0.8 and png.stat().st_size > 10_000
+    assert list(report["per_word"]) == ["bed"] and report["per_word"]["bed"]["n"] == 60
 
 
 def test_evaluate_official_test_set_layout(tiny_run, tmp_path, capsys):
@@ -178,10 +193,12 @@ def test_evaluate_official_test_set_layout(tiny_run, tmp_path, capsys):
 
     data, _, model_path = tiny_run
     test_set = tmp_path / "speech_commands_test_set_v0.02"
-    for word, target in (("yes", "yes"), ("no", "no"), ("bed", "_unknown_")):
-        (test_set / target).mkdir(parents=True)
-        for p in sorted((data / word).glob("*.wav"))[:5]:
-            shutil.copy(p, test_set / target / (f"{word}_{p.name}" if target == "_unknown_" else p.name))
+    # the test set keeps each other word in its file names: "bed", and "wow" (here yes tones, taken for "yes")
+    for word, target, name in (("yes", "yes", ""), ("no", "no", ""), ("bed", "_unknown_", "bed_"),
+                               ("yes", "_unknown_", "wow_")):
+        (test_set / target).mkdir(parents=True, exist_ok=True)
+        for p in sorted((data / word).glob("*.wav"))[-5:] if name == "wow_" else sorted((data / word).glob("*.wav"))[:5]:
+            shutil.copy(p, test_set / target / f"{name}{p.name}")
     (test_set / "_silence_").mkdir()
     np.zeros(16000, np.int16).tofile(test_set / "_silence_" / "raw_not_wav.wav")  # a broken file is refused
     assert main(["evaluate", "--model", str(model_path), "--data", str(test_set), "--split", "all", "--json",
@@ -194,5 +211,9 @@ def test_evaluate_official_test_set_layout(tiny_run, tmp_path, capsys):
     assert main(["evaluate", "--model", str(model_path), "--data", str(test_set), "--split", "all", "--json",
                  "--cache-dir", str(tmp_path)]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["n"] == 16
-    assert {k: v["n"] for k, v in report["per_class"].items()} == {"_silence_": 1, "_unknown_": 5, "yes": 5, "no": 5}
+    assert report["n"] == 21
+    assert {k: v["n"] for k, v in report["per_class"].items()} == {"_silence_": 1, "_unknown_": 10, "yes": 5, "no": 5}
+    bed, wow = report["per_word"]["bed"], report["per_word"]["wow"]
+    assert set(report["per_word"]) == {"bed", "wow"} and bed["n"] == wow["n"] == 5
+    assert bed["accuracy"] >= 0.8 and wow["accuracy"] <= 0.2 and wow["called"].get("yes", 0) >= 4
+    assert report["other_words"] == round((bed["accuracy"] + wow["accuracy"]) / 2, 4)

@@ -126,6 +126,16 @@ def test_augmentation_is_seeded_and_recipe_like(tiny_speech_commands):
         assert lags, "output is not a shifted copy of the input"
 
 
+def test_a_short_word_is_placed_anywhere_in_its_clip():
+    word = np.zeros(16000, np.float32)
+    word[6000:10000] = 0.5  # 0.25 s of sound centred in silence, as short clips are stored
+    config = AugmentConfig(speed=0, background_frequency=0, gain_db=0)
+    out = augment(np.stack([word] * 200), np.zeros(200, bool), [], np.random.default_rng(0), config, 16000)
+    starts = (out != 0).argmax(axis=1)
+    assert (out != 0).sum(axis=1).min() == 4000  # never cut
+    assert starts.min() < 1000 and starts.max() > 11000  # far beyond the 100 ms shift, to both ends
+
+
 def test_speed_augmentation_shifts_pitch_within_bounds():
     clip = np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000).astype(np.float32)
     config = AugmentConfig(speed=0.1, time_shift_ms=0, background_frequency=0, gain_db=0)

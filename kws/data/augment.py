@@ -1,5 +1,6 @@
-"""Augmentation as in the Speech Commands recipe: random time shift, background noise mixed at a random
-volume, and fresh noise for `_silence_` clips; seeded, so a run is reproducible."""
+"""Augmentation as in the Speech Commands recipe: random time shift (a word shorter than its clip anywhere in
+it), background noise mixed at a random volume, and fresh noise for `_silence_` clips; seeded, so a run is
+reproducible."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:
-    time_shift_ms: float = 100.0
+    time_shift_ms: float = 100.0  # or further, as far as a clip's zero padding (a short word placed anywhere)
     background_frequency: float = 0.8  # share of word clips that get noise mixed in
     background_volume: float = 0.1  # word clips: noise volume uniform in [0, this)
     silence_volume: float = 1.0  # silence clips: noise volume uniform in [0, this)
@@ -42,6 +43,15 @@ def _change_speed(clip: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
+def _padding(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of silence (below one 16-bit step) before and after each clip's sound: how far it can move."""
+    sound = np.abs(audio) >= 2**-15
+    some = sound.any(axis=1)
+    lead = np.where(some, sound.argmax(axis=1), 0)
+    trail = np.where(some, sound[:, ::-1].argmax(axis=1), 0)
+    return lead, trail
+
+
 def augment(audio: np.ndarray, is_silence: np.ndarray, noises: list[np.ndarray], rng: np.random.Generator,
             config: AugmentConfig, sample_rate: int) -> np.ndarray:
     """A new augmented copy of a batch of clips (N, samples); `is_silence` marks `_silence_` clips."""
@@ -51,7 +61,8 @@ def augment(audio: np.ndarray, is_silence: np.ndarray, noises: list[np.ndarray],
         audio = np.stack([a if silent else _change_speed(a, f) for a, f, silent in zip(audio, factors, is_silence)])
     out = np.zeros_like(audio)
     max_shift = int(sample_rate * config.time_shift_ms / 1000)
-    shifts = rng.integers(-max_shift, max_shift + 1, size=count)
+    lead, trail = _padding(audio)
+    shifts = rng.integers(-np.maximum(max_shift, lead), np.maximum(max_shift, trail) + 1)
     for i, s in enumerate(shifts):
         if s >= 0:
             out[i, s:] = audio[i, : n - s]

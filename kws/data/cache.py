@@ -20,6 +20,10 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("KWS_CACHE", Path.home() / ".cache" / "kws"))
 
 
+def _audio_settings(config: FeatureConfig) -> dict:
+    return {"sample_rate": config.sample_rate, "samples": config.clip_samples, "fit": "centred"}  # as fit_clip places
+
+
 def _key(kind: str, clips: list[Clip], settings: dict) -> str:
     h = hashlib.sha1(json.dumps([kind, settings], sort_keys=True).encode())
     for c in clips:
@@ -56,15 +60,15 @@ def _decode(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, p
 
 def clip_audio(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
     """(N, clip_samples) float32 audio of the clips (stored as 16-bit, exact for 16-bit sources)."""
-    settings = {"sample_rate": config.sample_rate, "samples": config.clip_samples}
-    path = Path(cache_dir or default_cache_dir()) / f"audio-{_key('audio', clips, settings)}.npy"
+    path = Path(cache_dir or default_cache_dir()) / f"audio-{_key('audio', clips, _audio_settings(config))}.npy"
     pcm = _cached(path, lambda: _decode(dataset, clips, config, progress))
     return pcm.astype(np.float32) / 32768.0
 
 
 def clip_features(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
     """(N, n_frames, n_mfcc) clean MFCCs of the clips."""
-    path = Path(cache_dir or default_cache_dir()) / f"features-{_key('features', clips, config.to_dict())}.npy"
+    settings = {**config.to_dict(), **_audio_settings(config)}
+    path = Path(cache_dir or default_cache_dir()) / f"features-{_key('features', clips, settings)}.npy"
     return _cached(path, lambda: batched_mfcc(clip_audio(dataset, clips, config, cache_dir, progress), config))
 
 

@@ -42,6 +42,16 @@ class Clip:
     noise: tuple[int, int, float] | None = None
 
     @property
+    def word(self) -> str:
+        """The spoken word: the folder's name, or in the official test set's `_unknown_/` folder the file name's
+        prefix (`_unknown_/five_c22d3f18_nohash_4.wav` is "five"); `_silence_` for generated silence."""
+        if self.path is None:
+            return SILENCE
+        folder = self.path.parent.name
+        prefix = re.match(r"([^_]+)_[0-9a-f]{8}_nohash_", self.path.name)
+        return prefix.group(1) if folder == UNKNOWN and prefix else folder
+
+    @property
     def name(self) -> str:
         if self.path is not None:
             return f"{self.path.parent.name}/{self.path.name}"

@@ -35,6 +35,7 @@ class TrainConfig:
     distill_weight: float = 0.5  # with a teacher: its share of the loss (the labels have the rest)
     distill_temperature: float = 2.0  # with a teacher: both models' probabilities are compared softened by T
     hard_negatives: float = 0.0  # > 0: within _unknown_, weight moves to the clips the model mistakes (x 1 + this)
+    balance_words: bool = True  # within a class, each word (the clips' folder) an equal share of its weight
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -97,18 +98,23 @@ def prepare(data_dirs, feature_config: FeatureConfig, config: TrainConfig, words
 REAL_SHARE = 0.5  # in a class with both, recorded clips carry at least this share of its weight
 
 
-def sample_weights(labels: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
-    """Per-clip loss weights: every class weighs the same in total (weights inverse to class counts), and within a
-    class that mixes recordings with synthetic speech, the recordings carry at least REAL_SHARE of it: a few
-    real voices are worth more than many espeak-ng ones."""
+def sample_weights(labels: np.ndarray, synthetic: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Per-clip loss weights: every class weighs the same in total (weights inverse to class counts); within a
+    class, every group (e.g. each word of `_unknown_`) the same, so that no word with many clips comes to stand for
+    all others; within a group that mixes recordings with synthetic speech, the recordings carry at least
+    REAL_SHARE of it: a few real voices are worth more than many espeak-ng ones."""
+    groups = np.zeros(len(labels), int) if groups is None else groups
     weights = np.zeros(len(labels))
     for c in np.unique(labels):
         members = labels == c
-        real, fake = members & ~synthetic, members & synthetic
-        share = max(REAL_SHARE, real.sum() / members.sum()) if real.any() and fake.any() else None
-        weights[members] = 1.0 / members.sum()
-        if share is not None:
-            weights[real], weights[fake] = share / real.sum(), (1 - share) / fake.sum()
+        kinds = np.unique(groups[members])
+        for g in kinds:
+            group = members & (groups == g)
+            real, fake = group & ~synthetic, group & synthetic
+            weights[group] = 1.0 / group.sum() / len(kinds)
+            if real.any() and fake.any():
+                share = max(REAL_SHARE, real.sum() / group.sum()) / len(kinds)
+                weights[real], weights[fake] = share / real.sum(), (1 / len(kinds) - share) / fake.sum()
     return weights * len(labels) / len(np.unique(labels))
 
 
@@ -218,7 +224,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
         raise KwsError(f"{', '.join(data_dirs)}: no training clips for {missing}; add clips for every class")
     synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
-    weights = sample_weights(prep.y_train, synthetic)
+    words = np.unique([c.word for c in prep.train_clips], return_inverse=True)[1]
+    weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None)
 
     n = len(prep.labels)
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), n, model_config)
