@@ -31,20 +31,30 @@ def mfcc_image(audio: np.ndarray, features: np.ndarray, sample_rate: int, hop_le
     plt.close(fig)
 
 
-def confusion_matrix(confusion, labels, title: str, out) -> None:
-    """Row-normalised confusion matrix with the counts written in each cell."""
+def confusion_matrix(confusion, labels, title: str, out, other_words: dict | None = None) -> None:
+    """Row-normalised confusion matrix with the counts written in each cell; with `other_words` (word -> {n,
+    called}), the `_unknown_` row is drawn as one row per other word."""
     plt = _pyplot()
-    counts = np.asarray(confusion)
+    counts, rows = np.asarray(confusion), list(labels)
+    if other_words:
+        unknown = rows.index("_unknown_")
+        words = np.zeros((len(other_words), len(labels)), int)
+        for k, w in enumerate(other_words.values()):
+            for label, n in w["called"].items():
+                words[k, labels.index(label)] = n
+            words[k, unknown] = w["n"] - words[k].sum()
+        counts = np.concatenate([np.delete(counts, unknown, axis=0), words])
+        rows = [r for r in rows if r != "_unknown_"] + [f"{w} (other)" for w in other_words]
     rates = counts / np.maximum(1, counts.sum(axis=1, keepdims=True))
-    fig, ax = plt.subplots(figsize=(8, 7))
-    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(labels)):
+    fig, ax = plt.subplots(figsize=(8, 4 + 0.25 * len(rows)))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for i in range(len(rows)):
         for j in range(len(labels)):
             if counts[i, j]:
                 ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if rates[i, j] > 0.5 else "black")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=10)

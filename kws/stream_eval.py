@@ -26,6 +26,7 @@ class Event:
     start_s: float  # where the 1 s clip starts in the stream
     end_s: float  # where its speech ends (last 10 ms above -20 dB of the clip's peak)
     clip: str
+    word: str | None = None  # the spoken word (an other word's own name, where `label` says `_unknown_`)
 
 
 def _speech_end(clip: np.ndarray, rate: int) -> float:
@@ -72,7 +73,7 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
         used[which] += 1
         samples = fit_clip(read_audio(clip.path, rate)[0], rate, clip.path, rate)
         audio[start : start + rate] += samples
-        events.append(Event(clip.label, start / rate, start / rate + _speech_end(samples, rate), clip.name))
+        events.append(Event(clip.label, start / rate, start / rate + _speech_end(samples, rate), clip.name, clip.word))
         t += 1.0 + rng.uniform(*gap_s)
     return np.clip(audio, -1, 1), events
 
@@ -109,14 +110,16 @@ def score(detections, events, hours: float) -> dict:
 
 
 def false_accepts(detections, events) -> list[dict]:
-    """The detections that are false accepts, each with the clip it fired over (or "noise", between clips)."""
+    """The detections that are false accepts, each with the clip and word it fired over (or "noise", between
+    clips)."""
     targets = [e for e in events if is_keyword(e.label)]
     target_starts, starts = np.array([e.start_s for e in targets]), np.array([e.start_s for e in events])
     out = []
     for d in detections:
         if _window_of(d.time_s, targets, target_starts) is None:
             i = _window_of(d.time_s, events, starts)
-            out.append({**d.to_dict(), "over": "noise" if i is None else events[i].clip})
+            out.append({**d.to_dict(), "over": "noise" if i is None else events[i].clip,
+                        "word": "noise" if i is None else events[i].word})
     return out
 
 

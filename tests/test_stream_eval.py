@@ -11,7 +11,7 @@ from kws.stream_eval import (Event, best_setting, build_stream, false_accepts, p
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
-    events = [Event("yes", 1.0, 1.6, "a"), Event("_unknown_", 4.0, 4.5, "b"), Event("no", 7.0, 7.5, "c"),
+    events = [Event("yes", 1.0, 1.6, "a"), Event("_unknown_", 4.0, 4.5, "b", "wow"), Event("no", 7.0, 7.5, "c"),
               Event("go", 10.0, 10.4, "d")]
     detections = [Detection("yes", 1.8, 0.9),   # hit, 0.2 s after the word ends
                   Detection("yes", 2.4, 0.9),   # inside the window again: a repeat, counted as substitution
@@ -21,13 +21,16 @@ def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
     r = score(detections, events, hours=0.5)
     assert (r["keywords"], r["hits"], r["substitutions"], r["false_accepts"]) == (3, 1, 2, 2)
     assert r["false_accepts_per_hour"] == 4.0 and abs(r["latency_median_s"] - 0.2) < 1e-9
-    assert [(f["label"], f["over"]) for f in false_accepts(detections, events)] == [("no", "b"), ("go", "noise")]
+    assert [(f["label"], f["over"], f["word"]) for f in false_accepts(detections, events)] == [
+        ("no", "b", "wow"), ("go", "noise", "noise")]
 
 
 def test_stream_holds_its_clips_where_the_truth_says(data_dir):
     audio, events = build_stream(data_dir, ("yes", "no"), minutes=5.0, seed=3, noise_volume=0.0)
     assert len(audio) == 16000 * 300 and 60 < len(events) < 150
     assert {e.label for e in events} <= {"yes", "no", "_unknown_"}
+    assert all(e.word == e.label for e in events if e.label != "_unknown_")
+    assert {e.word for e in events if e.label == "_unknown_"} & {"yes", "no", "_unknown_"} == set()
     share = sum(e.label != "_unknown_" for e in events) / len(events)
     assert 0.12 < share < 0.4  # yes and no are a quarter of the validation clips: drawn a quarter of the time
     for e in events:

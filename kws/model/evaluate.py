@@ -1,5 +1,5 @@
-"""Accuracy of a model on a Speech Commands folder: overall, per class, and the confusion matrix, for the
-float Keras model, the int8 model under LiteRT, and the int8 model under TFLite Micro."""
+"""Accuracy of a model on Speech Commands layout folders: overall, per class, per other word, and the confusion
+matrix, for the float Keras model, the int8 model under LiteRT, and the int8 model under TFLite Micro."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data.cache import clip_features
-from ..data.speech_commands import SpeechCommands
+from ..data.speech_commands import SpeechCommands, as_roots
 from ..errors import KwsError
 from ..features import FeatureConfig
+from ..labels import UNKNOWN
 
 RUNTIMES = ("float", "litert", "tflm")
 
@@ -27,6 +28,21 @@ def scores(labels, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     n = int(len(y_true))
     return {"n": n, "accuracy": round(float((y_true == y_pred).mean()), 4) if n else None,
             "per_class": per_class, "confusion": confusion.tolist()}
+
+
+def other_words(clips, labels, y_pred: np.ndarray) -> dict:
+    """How well other words are rejected: of each word labelled `_unknown_`, the share the model calls `_unknown_`
+    and what it calls the rest; `balanced` is the mean over words, so a word with many clips counts as one."""
+    unknown = labels.index(UNKNOWN)
+    per_word = {}
+    for word in sorted({c.word for c in clips if c.label == UNKNOWN}):
+        called = y_pred[[i for i, c in enumerate(clips) if c.label == UNKNOWN and c.word == word]]
+        mistaken = np.bincount(called[called != unknown], minlength=len(labels))
+        per_word[word] = {"n": int(len(called)), "accuracy": round(float(np.mean(called == unknown)), 4),
+                          "called": {labels[i]: int(k) for i, k in enumerate(mistaken) if k}}
+    accuracies = [w["accuracy"] for w in per_word.values()]
+    return {"balanced": round(float(np.mean(accuracies)), 4) if accuracies else None,
+            "worst": min(accuracies, default=None), "per_word": per_word}
 
 
 def float_predictor(model_path: Path):
@@ -51,7 +67,7 @@ def predict(model_path, features: np.ndarray, runtime: str) -> np.ndarray:
 
 
 def evaluate(model_path, data_dir, split: str = "validation", runtimes=("litert",), cache_dir=None) -> dict:
-    """Scores per runtime on a split of a Speech Commands folder, plus the clip counts."""
+    """Scores per runtime on a split of one or more Speech Commands layout folders, plus the clip counts."""
     from ..runtime import Model
 
     meta = Model(model_path).metadata  # validates the file and its feature settings first
@@ -66,5 +82,6 @@ def evaluate(model_path, data_dir, split: str = "validation", runtimes=("litert"
     results = {}
     for runtime in runtimes:
         probs = predict(model_path, features, runtime)
-        results[runtime] = scores(labels, y_true, probs.argmax(axis=1))
-    return {"labels": list(labels), "split": split, "data": str(data_dir), "results": results}
+        y_pred = probs.argmax(axis=1)
+        results[runtime] = {**scores(labels, y_true, y_pred), "other_words": other_words(clips, labels, y_pred)}
+    return {"labels": list(labels), "split": split, "data": as_roots(data_dir), "results": results}
