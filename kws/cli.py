@@ -334,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("detect", help="find keywords in a recording",
                        description="Run the streaming detector over a recording of any length (wav, flac, ...; "
-                                   "other rates and channel counts are converted, with a note).")
+                                   "other rates and channel counts are converted, with a note). The end is "
+                                   "padded with silence to complete the last window and stride, so a 1 s clip "
+                                   "of a word is scored as a whole (a shorter one padded to 1 s).")
     p.add_argument("file", help="recording")
     _model_arg(p)
     _threshold_arg(p)
