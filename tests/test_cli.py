@@ -84,6 +84,10 @@ BAD = [  # (arguments, exit code, a piece of the one line on stderr)
     (["eval-stream", "--save-stream", "{tmp}/stream.png"], 2, "stream.png: not a .wav file name"),
     (["export-firmware", "--out", "{a_file}"], 2, "a_file: is a file, not a folder"),
     (["export-firmware", "--out", "/proc/kws_sketch"], 2, "cannot write"),
+    (["detect", "{nan}"], 2, "nan.wav: holds NaN or infinite samples"),
+    (["features", "{inf}"], 2, "inf.wav: holds NaN or infinite samples"),
+    (["features", "{loud}"], 0, "loud.wav: float samples up to 300x full scale, scaled down to full scale"),
+    (["features", "{stale}"], 0, "stale_header.wav: the data chunk declares 16000 bytes but 16000 more follow it"),
     (["export-firmware", "--model", "{other_shape}", "--out", "{tmp}/sketch"], 2, "[1, 98, 10, 1] -> [1, 12]"),
 ]
 
