@@ -88,6 +88,12 @@ BAD = [  # (arguments, exit code, a piece of the one line on stderr)
     (["features", "{inf}"], 2, "inf.wav: holds NaN or infinite samples"),
     (["features", "{loud}"], 0, "loud.wav: float samples up to 300x full scale, scaled down to full scale"),
     (["features", "{stale}"], 0, "stale_header.wav: the data chunk declares 16000 bytes but 16000 more follow it"),
+    (["detect", "{clip}", "--model", "{tmp}"], 2, "is a folder, not a model file"),
+    (["detect", "{clip}", "--model", "{no_labels}"], 2, "no_labels.tflite: metadata without 'labels'"),
+    (["detect", "{clip}", "--model", "{word_threshold}"], 2, "detection setting 'threshold' is 'high', not a number"),
+    (["detect", "{clip}", "--model", "{other_shape}"], 2, "model input [1, 98, 10, 1] does not fit its 49x10 features"),
+    (["detect", "{clip}", "--model", "{float_io}"], 2, "float32 in, float32 out; kws runs full-int8 models"),
+    (["detect", "{clip}", "--model", "{five_outputs}"], 2, "5 outputs but its metadata names 12 labels"),
     (["export-firmware", "--model", "{other_shape}", "--out", "{tmp}/sketch"], 2, "[1, 98, 10, 1] -> [1, 12]"),
 ]
 
