@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -246,6 +247,7 @@ def _cache_arg(p) -> None:
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
 
 
+@functools.cache  # built once per process: tests call main() in-process many times
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
     parser.add_argument("--version", action="version", version=f"kws {__version__}")

@@ -164,17 +164,21 @@ def test_every_listen_option_is_in_the_readme():
     assert all(a.option_strings[0] in row for a in listen._actions if a.option_strings[0] != "-h")
 
 
-def _mutations(rng, base: bytes, n: int):
-    """Random bytes, WAV headers over random data, and the base WAV with bytes flipped, cut or repeated."""
+def _mutations(rng, bases: list[bytes], n: int):
+    """Random bytes, a base WAV's header over random samples, and a base WAV with bytes of its header or of
+    anywhere changed, or cut and spliced."""
     for i in range(n):
-        kind = i % 4
+        kind, base = i % 5, bases[i // 5 % len(bases)]
+        header = base.index(b"data") + 4
         if kind == 0:
             yield rng.bytes(int(rng.integers(0, 3000)))
         elif kind == 1:
-            yield base[:44] + rng.bytes(int(rng.integers(0, 3000)))
-        elif kind == 2:
+            data = rng.bytes(4 * int(rng.integers(0, 1000)))
+            yield base[:header] + len(data).to_bytes(4, "little") + data
+        elif kind in (2, 3):
             data = bytearray(base)
-            for pos in rng.integers(0, len(data), int(rng.integers(1, 12))):
+            span = header + 4 if kind == 2 else len(data)
+            for pos in rng.integers(0, span, int(rng.integers(1, 6))):
                 data[pos] = int(rng.integers(0, 256))
             yield bytes(data)
         else:
@@ -182,13 +186,15 @@ def _mutations(rng, base: bytes, n: int):
             yield base[:cut] + base[int(rng.integers(0, len(base))):][: int(rng.integers(0, 4000))]
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # NaN samples made numpy warn and print a table of nan
 def test_fuzz_detect_and_features_with_random_and_mutated_wavs(tmp_path, capsys):
     rng = np.random.default_rng(15)
-    base = write_wav(tmp_path / "base.wav", tone(0.3) + 0.01 * rng.standard_normal(4800)).read_bytes()
+    audio = tone(0.3) + 0.01 * rng.standard_normal(4800)
+    bases = [write_wav(tmp_path / f"base_{kind}.wav", audio, subtype=kind).read_bytes() for kind in ("PCM_16", "FLOAT")]
     path = tmp_path / "fuzz.wav"
     codes = []
-    for i, data in enumerate(_mutations(rng, base, 1000)):
+    for i, data in enumerate(_mutations(rng, bases, 1000)):
         path.write_bytes(data)
         codes.append(main(["detect" if i % 2 else "features", str(path)]))
-        capsys.readouterr()
+        assert "nan" not in capsys.readouterr().out
     assert set(codes) <= {0, 2} and codes.count(2) > 100 and codes.count(0) > 100
