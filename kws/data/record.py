@@ -76,7 +76,7 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
                     raise KwsError(f"audio input {name!r} delivered no sound for 2 s; check the device, or pick "
                                    "another with --device") from None
         finally:
-            stream.stop()
+            stream.abort()  # as listen's close_input: stop() would wait on a device that stopped delivering
         return np.concatenate(got)[:need]
 
     say(f"recording {count} take(s) of {word!r} from {name!r} ({rate} Hz) as speaker {speaker} into {folder}")
