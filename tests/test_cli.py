@@ -138,6 +138,14 @@ def test_default_data_folder_does_not_depend_on_the_current_folder(tmp_path, mon
     assert json.loads(capsys.readouterr().out)["yes"]["training"] > 0
 
 
+def test_the_tests_cache_features_in_a_temporary_folder():
+    import tempfile
+
+    from kws.data.cache import default_cache_dir
+
+    assert default_cache_dir().is_relative_to(tempfile.gettempdir())
+
+
 def test_version(capsys):
     from kws import __version__
 
