@@ -67,13 +67,6 @@ def next_block(blocks: queue.Queue, name: str, wait_s: float = 2.0) -> np.ndarra
                        "another with --device") from None
 
 
-def close_input(stream) -> None:
-    """Abort, not stop: stopping waits for the device's thread, which a device that stopped delivering never
-    lets go (Ctrl-C hung); aborting cancels it, and the blocks still pending are not wanted."""
-    stream.abort(ignore_errors=True)
-    stream.close(ignore_errors=True)
-
-
 def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdout) -> dict:
     """Print each detection as it happens and a live status line; stop on Ctrl-C or after `duration` seconds.
     Returns the summary (seconds, detections, overflows)."""
@@ -130,7 +123,8 @@ def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdou
         raise KwsError(f"audio input {name!r} failed ({e}); check the device and try again") from None
     finally:
         dropped = overflows  # blocks the device offers while it is being closed are not lost input
-        close_input(stream)
+        stream.abort(ignore_errors=True)  # input still pending in the device is not wanted
+        stream.close(ignore_errors=True)
     summary = {"seconds": round(consumed / device_rate, 1), "detections": len(detections), "overflows": dropped}
     counts = {}
     for d in detections:

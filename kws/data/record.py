@@ -72,7 +72,7 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
             while sum(map(len, got)) < need:
                 got.append(next_block(blocks, name))
         finally:
-            stream.abort()  # not stop(), which waits on a device that stopped delivering
+            stream.stop()
         return np.concatenate(got)[:need]
 
     say(f"recording {count} take(s) of {word!r} from {name!r} ({rate} Hz) as speaker {speaker} into {folder}")
