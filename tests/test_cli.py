@@ -33,8 +33,8 @@ def edited_model(path, meta_edit=None, tensor_edit=None):
     return path
 
 
-def _shape(inp, out, shape):
-    inp.shape = inp.shapeSignature = shape
+def _other_shape(inp, out):
+    inp.shape = inp.shapeSignature = [1, 98, 10, 1]
 
 
 def _float_io(inp, out):
@@ -45,9 +45,10 @@ def _five_outputs(inp, out):
     out.shape = out.shapeSignature = [1, 5]
 
 
-@pytest.fixture
-def inputs(tmp_path):
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
     """Named paths the table's arguments refer to as {name}."""
+    tmp_path = tmp_path_factory.mktemp("inputs")
     clip = tone(1.0)
     nan, inf = clip.copy(), clip.copy()
     nan[100], inf[200] = np.nan, np.inf
@@ -64,7 +65,7 @@ def inputs(tmp_path):
         "no_labels": edited_model(tmp_path / "no_labels.tflite", meta_edit=lambda m: m.pop("labels")),
         "word_threshold": edited_model(tmp_path / "word_threshold.tflite",
                                        meta_edit=lambda m: m["detection"].update(threshold="high")),
-        "other_shape": edited_model(tmp_path / "other_shape.tflite", tensor_edit=lambda i, o: _shape(i, o, [1, 98, 10, 1])),
+        "other_shape": edited_model(tmp_path / "other_shape.tflite", tensor_edit=_other_shape),
         "float_io": edited_model(tmp_path / "float_io.tflite", tensor_edit=_float_io),
         "five_outputs": edited_model(tmp_path / "five_outputs.tflite", tensor_edit=_five_outputs),
     }
