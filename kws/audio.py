@@ -13,25 +13,44 @@ from .errors import KwsError
 CONVERT_HINT = "convert it with e.g. `ffmpeg -i IN -ac 1 -ar 16000 OUT.wav`"
 
 
-def _check_wav_complete(path: Path) -> None:
-    """libsndfile silently reads a truncated WAV short; compare the data chunk's declared size with the file."""
+def _chunks_after(f, pos: int, size: int) -> bool:
+    """Whether the bytes from `pos` to `size` are whole RIFF chunks (what may follow the data chunk)."""
+    while pos + 8 <= size:
+        f.seek(pos)
+        chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+        if not all(32 <= c < 127 for c in chunk_id) or pos + 8 + chunk_size > size:
+            return False
+        pos += 8 + chunk_size + (chunk_size & 1)
+    return True
+
+
+def _check_wav_sizes(path: Path) -> list[str]:
+    """libsndfile reads a truncated WAV short, and a data chunk shorter than what follows it short, without a
+    word: refuse the first, note the second (a header left stale by the program that wrote the file)."""
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return
+            return []
         size = path.stat().st_size
         pos = 12
         while pos + 8 <= size:
             f.seek(pos)
             chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
             if chunk_id == b"data":
-                if chunk_size != 0xFFFFFFFF and pos + 8 + chunk_size > size:
+                if chunk_size == 0xFFFFFFFF:
+                    return []
+                if pos + 8 + chunk_size > size:
                     raise KwsError(
                         f"{path}: truncated WAV (header promises {chunk_size} data bytes, the file holds "
                         f"{size - pos - 8}); re-export or re-copy the file"
                     )
-                return
+                after = pos + 8 + chunk_size + (chunk_size & 1)
+                if _chunks_after(f, after, size):
+                    return []
+                return [f"{path}: the data chunk declares {chunk_size} bytes but {size - pos - 8 - chunk_size} "
+                        "more follow it (a stale header?); read the declared part only, re-export the file to read all"]
             pos += 8 + chunk_size + (chunk_size & 1)
+    return []
 
 
 def read_audio(path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
@@ -43,7 +62,7 @@ def read_audio(path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
         raise KwsError(f"{path}: is a folder, not an audio file; name a .wav or .flac file")
     if path.stat().st_size == 0:
         raise KwsError(f"{path}: empty file (0 bytes); record or copy it again")
-    _check_wav_complete(path)
+    notes = _check_wav_sizes(path)
     try:
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as e:
@@ -51,7 +70,14 @@ def read_audio(path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
         raise KwsError(f"{path}: cannot read as audio ({reason}); {CONVERT_HINT}") from None
     if audio.shape[0] == 0:
         raise KwsError(f"{path}: holds no samples; record or copy it again")
-    notes = []
+    bad = int(np.count_nonzero(~np.isfinite(audio)))
+    if bad:
+        raise KwsError(f"{path}: holds NaN or infinite samples ({bad} of {audio.size}); re-export it from the program "
+                       "that made it")
+    peak = float(np.max(np.abs(audio)))
+    if peak > 1:
+        notes.append(f"{path}: float samples up to {peak:.3g}x full scale, scaled down to full scale")
+        audio /= peak
     if audio.shape[1] > 1:
         notes.append(f"{path}: {audio.shape[1]} channels, mixed down to mono")
     audio = audio.mean(axis=1, dtype=np.float32)

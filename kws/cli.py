@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 
-from . import DEFAULT_MODEL
+from . import DEFAULT_MODEL, __version__
 from .errors import KwsError
+from .outputs import image_file, output_file, output_folder
 
-DEFAULT_DATA = "../shared/data/speech_commands"
-DIGITS_DATA = "../shared/data/free_spoken_digit"  # more speakers' digits: other words the model learns to reject
+SHARED_DATA = DEFAULT_MODEL.parents[2] / "shared" / "data"  # beside the repository
+DEFAULT_DATA = str(SHARED_DATA / "speech_commands")
+DIGITS_DATA = str(SHARED_DATA / "free_spoken_digit")  # more speakers' digits: other words the model learns to reject
 TRAINING_DATA = [DEFAULT_DATA, DIGITS_DATA]
+# `kws --help` lists the commands in the README's order
+ORDER = ("listen", "detect", "eval-stream", "evaluate", "train", "quantize", "export-firmware", "record", "data",
+         "synth", "features")
 
 
 def _features(args) -> None:
@@ -21,6 +29,8 @@ def _features(args) -> None:
     from .features import FeatureConfig, mfcc, num_frames
 
     config = FeatureConfig()
+    if args.plot:
+        image_file(args.plot, "--plot")
     audio, notes = read_audio(args.file, config.sample_rate)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -94,6 +104,14 @@ def _quantize(args) -> None:
 def _evaluate(args) -> None:
     from .model.evaluate import evaluate
 
+    if args.plot:
+        image_file(args.plot, "--plot")
+    if "float" in args.runtime:
+        try:
+            import keras  # noqa: F401
+        except ImportError:
+            raise KwsError("--runtime float needs TensorFlow (the train extra): `pip install -e .[train]`, "
+                           "or use --runtime litert") from None
     data = args.data or [DEFAULT_DATA]
     report = evaluate(args.model, data, args.split, args.runtime, args.cache_dir)
     labels = report["labels"]
@@ -157,6 +175,10 @@ def _listen(args) -> None:
 def _eval_stream(args) -> None:
     from .stream_eval import eval_stream
 
+    if args.plot:
+        image_file(args.plot, "--plot")
+    if args.save_stream:
+        output_file(args.save_stream, "--save-stream", (".wav",))
     report = eval_stream(args.model, args.data or TRAINING_DATA, args.minutes, args.split, args.seed,
                          args.noise_volume, args.threshold, args.save_stream, args.keyword_share)
     r = report["result"]
@@ -185,7 +207,7 @@ def _eval_stream(args) -> None:
 def _export_firmware(args) -> None:
     from .firmware import export_firmware
 
-    for path in export_firmware(args.model, args.out):
+    for path in export_firmware(args.model, output_folder(args.out, "--out")):
         print(f"wrote {path}")
 
 
@@ -222,8 +244,19 @@ def _data_arg(p, what="Speech Commands layout folder") -> None:
                    help=f"{what}; repeat it to use several (default {' and '.join(TRAINING_DATA)})")
 
 
-def _threshold_arg(p) -> None:
-    p.add_argument("--threshold", type=float, help="detection threshold on the smoothed score (default: the model's)")
+def _score(text: str) -> float:
+    """A threshold on a score: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a score from 0 to 1; pick e.g. 0.8")
+    return value
+
+
+def _threshold_arg(p, text="detection threshold on the smoothed score (default: the model's)") -> None:
+    p.add_argument("--threshold", type=_score, help=text)
 
 
 def _tune_arg(p) -> None:
@@ -235,8 +268,10 @@ def _cache_arg(p) -> None:
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
 
 
+@functools.cache  # built once per process: tests call main() in-process many times
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
+    parser.add_argument("--version", action="version", version=f"kws {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("listen", help="live keyword spotting from the microphone",
@@ -360,7 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("detect", help="find keywords in a recording",
                        description="Run the streaming detector over a recording of any length (wav, flac, ...; "
-                                   "other rates and channel counts are converted, with a note).")
+                                   "other rates and channel counts are converted, with a note). The end is "
+                                   "padded with silence to complete the last window and stride, so a 1 s clip "
+                                   "of a word is scored as a whole (a shorter one padded to 1 s).")
     p.add_argument("file", help="recording")
     _model_arg(p)
     _threshold_arg(p)
@@ -382,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyword-share", type=float, metavar="P",
                    help="share of the clips that are keywords, the rest other words (default: the split's own share, "
                         "at least 0.25; 1 = keywords over background noise only)")
-    p.add_argument("--threshold", type=float, help="threshold to report (default: the model's)")
+    _threshold_arg(p, "threshold to report (default: the model's)")
     p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
     p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
     p.add_argument("--json", action="store_true", help="print the result, settings and sweep as JSON (summary to stderr)")
@@ -391,10 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-firmware", help="generate the Arduino sketch's model and tables from a model",
                        description="Write the model as an aligned C array, the front-end tables (window, mel "
                                    "filterbank, DCT), the labels and the detection settings from the model's "
-                                   "metadata into the sketch folder. Deterministic: same model, same bytes.")
+                                   "metadata into the sketch folder. Deterministic: same model, same bytes. Needs "
+                                   "tflite-micro (in the train extra) to measure the tensor arena.")
     _model_arg(p)
     p.add_argument("--out", default="firmware/kws_nano33", help="sketch folder (default firmware/kws_nano33)")
     p.set_defaults(handler=_export_firmware)
+    sub._choices_actions.sort(key=lambda action: ORDER.index(action.dest))
     return parser
 
 
@@ -402,6 +441,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+    except BrokenPipeError:  # the reader went away (`kws ... | head -1`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KwsError as e:
         print(f"kws: error: {e}", file=sys.stderr)
         return KwsError.exit_code

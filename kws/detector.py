@@ -88,7 +88,7 @@ class Detector:
         config = self.model.config
         self.frontend.reset()
         self._window = np.zeros((config.n_frames, config.n_mfcc), np.float32)
-        self._frames = 0
+        self._frames = self._samples = self._inferred_at = 0
         self._history: list[np.ndarray] = []
         self._decider = Decider(self.model.labels, self.settings)
         self.posteriors = np.zeros(len(self.model.labels), np.float32)
@@ -100,25 +100,43 @@ class Detector:
         return (c.window_length + (self._frames - 1) * c.hop_length) / c.sample_rate if self._frames else 0.0
 
     def push(self, chunk: np.ndarray) -> list[Detection]:
+        chunk = np.asarray(chunk, np.float32).reshape(-1)
+        self._samples += len(chunk)
         found = []
         for frame in self.frontend.push(chunk):
             self._window = np.roll(self._window, -1, axis=0)
             self._window[-1] = frame
             self._frames += 1
-            if self._frames < self.model.config.n_frames or self._frames % self._stride:
-                continue
-            self._history = (self._history + [self.model.predict(self._window)])[-self._smooth :]
-            self.posteriors = np.mean(self._history, axis=0)
-            if self.on_posteriors is not None:
-                self.on_posteriors(self.time_s, self.posteriors)
-            detection = self._decider.step(self.time_s, self.posteriors)
-            if detection is not None:
-                found.append(detection)
-        return found
+            if self._frames >= self.model.config.n_frames and self._frames % self._stride == 0:
+                found.append(self._infer())
+        return [d for d in found if d is not None]
+
+    def flush(self) -> list[Detection]:
+        """End of a finite input (a file, not a live stream): zero-pad to complete the frame holding the last
+        sample and at least one window (a short clip is padded to 1 s, as in training), then run the model on
+        the last window unless the stride just did. Detections are timed at most at the input's end."""
+        c = self.model.config
+        if self._samples == 0:
+            return []
+        end = self._samples / c.sample_rate
+        frames = max(c.n_frames, 1 + -(-max(0, self._samples - c.window_length) // c.hop_length))
+        found = self.push(np.zeros(c.window_length + (frames - 1) * c.hop_length - self._samples, np.float32))
+        if self._inferred_at != self._frames:
+            found += [d for d in [self._infer()] if d is not None]
+        return [dataclasses.replace(d, time_s=min(d.time_s, end)) for d in found]
+
+    def _infer(self) -> Detection | None:
+        self._inferred_at = self._frames
+        self._history = (self._history + [self.model.predict(self._window)])[-self._smooth :]
+        self.posteriors = np.mean(self._history, axis=0)
+        if self.on_posteriors is not None:
+            self.on_posteriors(self.time_s, self.posteriors)
+        return self._decider.step(self.time_s, self.posteriors)
 
 
 def detect_audio(model: Model, audio: np.ndarray, settings: DetectorSettings | None = None,
                  chunk: int = 1600) -> list[Detection]:
-    """Run the detector over a whole recording, `chunk` samples at a time (the result does not depend on it)."""
+    """Run the detector over a whole recording, `chunk` samples at a time (the result does not depend on it),
+    then flush its end."""
     detector = Detector(model, settings)
-    return [d for i in range(0, len(audio), chunk) for d in detector.push(audio[i : i + chunk])]
+    return [d for i in range(0, len(audio), chunk) for d in detector.push(audio[i : i + chunk])] + detector.flush()

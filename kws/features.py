@@ -117,6 +117,9 @@ def num_frames(n_samples: int, config: FeatureConfig) -> int:
     return 1 + (n_samples - config.window_length) // config.hop_length
 
 
+BLOCK_FRAMES = 2048  # frames transformed at a time: a long recording's spectra never all sit in memory
+
+
 def mfcc(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """MFCCs of a whole clip (or a batch of clips, shape (..., samples)) -> (..., frames, n_mfcc)."""
     audio = np.asarray(audio, dtype=np.float32)
@@ -124,7 +127,9 @@ def mfcc(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
     if n == 0:
         return np.zeros(audio.shape[:-1] + (0, config.n_mfcc), np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(audio, config.window_length, axis=-1)
-    return frames_to_mfcc(windows[..., : n * config.hop_length : config.hop_length, :], config)
+    frames = windows[..., : n * config.hop_length : config.hop_length, :]
+    return np.concatenate([frames_to_mfcc(frames[..., i : i + BLOCK_FRAMES, :], config)
+                           for i in range(0, n, BLOCK_FRAMES)], axis=-2)
 
 
 class StreamingMfcc:

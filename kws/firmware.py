@@ -58,7 +58,11 @@ def model_ops(model_bytes: bytes) -> list[str]:
 def measure_arena(model_bytes: bytes) -> int:
     """Tensor arena bytes the model takes under the TFLM Python interpreter (its allocation recorder, which
     prints to the C stderr: captured here)."""
-    from tflite_micro.python.tflite_micro import runtime as tflm
+    try:
+        from tflite_micro.python.tflite_micro import runtime as tflm
+    except ImportError:
+        raise KwsError("export-firmware measures the tensor arena with TFLite Micro, which the runtime install "
+                       "lacks; `pip install tflite-micro` (or `pip install -e .[train]`)") from None
 
     interp = tflm.Interpreter.from_bytes(model_bytes)
     detail = interp.get_input_details(0)
@@ -104,7 +108,7 @@ def _quantization(model_bytes: bytes, config: FeatureConfig, n_labels: int, path
     if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
         raise KwsError(f"{path}: the firmware runs full-int8 models; quantize the model with `kws quantize`")
     if int(np.prod(inp["shape"])) != config.n_frames * config.n_mfcc or int(np.prod(out["shape"])) != n_labels:
-        raise KwsError(f"{path}: model tensors {list(inp['shape'])} -> {list(out['shape'])} do not fit "
+        raise KwsError(f"{path}: model tensors {inp['shape'].tolist()} -> {out['shape'].tolist()} do not fit "
                        f"{config.n_frames}x{config.n_mfcc} features and {n_labels} labels")
     return {"input": inp["quantization"][:2], "output": out["quantization"][:2]}
 

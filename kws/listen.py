@@ -14,6 +14,7 @@ from .labels import is_keyword
 from .runtime import Model
 
 BLOCK_S = 0.1  # audio per callback
+QUEUE_BLOCKS = 20  # blocks waiting for the detector at most: a device faster than real time waits for it
 
 
 def load_sounddevice():
@@ -57,6 +58,15 @@ def open_input(sd, device, rate: int, callback):
                    "pick another with --device") from None
 
 
+def next_block(blocks: queue.Queue, name: str, wait_s: float = 2.0) -> np.ndarray:
+    """The next block the device delivered; a device that stops delivering is an error, not an endless wait."""
+    try:
+        return blocks.get(timeout=wait_s)
+    except queue.Empty:
+        raise KwsError(f"audio input {name!r} delivered no sound for {wait_s:g} s; check the device, or pick "
+                       "another with --device") from None
+
+
 def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdout) -> dict:
     """Print each detection as it happens and a live status line; stop on Ctrl-C or after `duration` seconds.
     Returns the summary (seconds, detections, overflows)."""
@@ -65,14 +75,17 @@ def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdou
     settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold)
     detector = Detector(model, settings)
     rate = model.config.sample_rate
-    blocks: queue.Queue = queue.Queue()
+    blocks: queue.Queue = queue.Queue(QUEUE_BLOCKS)
     overflows = 0
 
     def callback(data, frames, timing, status):
         nonlocal overflows
         if status.input_overflow:
             overflows += 1
-        blocks.put(data[:, 0].copy())
+        try:
+            blocks.put(data[:, 0].copy(), timeout=BLOCK_S)
+        except queue.Full:  # the detector is behind by QUEUE_BLOCKS: drop, rather than pile up without end
+            overflows += 1
 
     stream, device_rate, name = open_input(sd, device, rate, callback)
     resampler = None
@@ -88,31 +101,35 @@ def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdou
     detections = []
     consumed = 0
     try:
-        with stream:
-            while duration is None or consumed < duration * device_rate:
-                block = blocks.get()
-                consumed += len(block)
-                audio = block.astype(np.float32) / 32768.0
-                if resampler is not None:
-                    audio = resampler.resample_chunk(audio)
-                for d in detector.push(audio):
-                    detections.append(d)
-                    print(f"{cr}{d.time_s:9.2f} s  {d.label:<6} score {d.score:.2f}" + " " * 30,
-                          file=out, flush=True)
-                if live:
-                    level = 20 * np.log10(max(1e-5, float(np.sqrt(np.mean(audio**2)))))
-                    best = int(np.argmax(detector.posteriors))
-                    print(f"\r  level {level:6.1f} dBFS  best {model.labels[best]:<10} {detector.posteriors[best]:.2f}",
-                          end="", file=out, flush=True)
+        stream.start()
+        while duration is None or consumed < duration * device_rate:
+            block = next_block(blocks, name)
+            consumed += len(block)
+            audio = block.astype(np.float32) / 32768.0
+            if resampler is not None:
+                audio = resampler.resample_chunk(audio)
+            for d in detector.push(audio):
+                detections.append(d)
+                print(f"{cr}{d.time_s:9.2f} s  {d.label:<6} score {d.score:.2f}" + " " * 30,
+                      file=out, flush=True)
+            if live:
+                level = 20 * np.log10(max(1e-5, float(np.sqrt(np.mean(audio**2)))))
+                best = int(np.argmax(detector.posteriors))
+                print(f"\r  level {level:6.1f} dBFS  best {model.labels[best]:<10} {detector.posteriors[best]:.2f}",
+                      end="", file=out, flush=True)
     except KeyboardInterrupt:
         pass
     except sd.PortAudioError as e:
         raise KwsError(f"audio input {name!r} failed ({e}); check the device and try again") from None
-    summary = {"seconds": round(consumed / device_rate, 1), "detections": len(detections), "overflows": overflows}
+    finally:
+        dropped = overflows  # blocks the device offers while it is being closed are not lost input
+        stream.abort(ignore_errors=True)  # input still pending in the device is not wanted
+        stream.close(ignore_errors=True)
+    summary = {"seconds": round(consumed / device_rate, 1), "detections": len(detections), "overflows": dropped}
     counts = {}
     for d in detections:
         counts[d.label] = counts.get(d.label, 0) + 1
     print(f"{cr}stopped after {summary['seconds']} s: {len(detections)} detection(s)"
           + (f" ({', '.join(f'{k} x{v}' for k, v in counts.items())})" if counts else "")
-          + f", {overflows} input overflow(s)", file=out, flush=True)
+          + f", {dropped} input overflow(s)", file=out, flush=True)
     return summary

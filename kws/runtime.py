@@ -31,8 +31,13 @@ class Model:
             # (XNNPACK differs by up to 20 steps), so host and board make the same decisions.
             self._interp = Interpreter(model_content=self.bytes, num_threads=1,
                                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-            self._interp.allocate_tensors()
             inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
+            self._check_tensors(inp, out)
+            try:
+                self._interp.allocate_tensors()
+            except (RuntimeError, ValueError) as e:
+                raise KwsError(f"{self.path}: LiteRT cannot run the model ({' '.join(str(e).split())}); "
+                               "export it again with `kws quantize`") from None
             self._in_index, self._out_index = inp["index"], out["index"]
             self.input_quant, self.output_quant = inp["quantization"], out["quantization"]
             self.input_shape = tuple(inp["shape"])
@@ -43,11 +48,25 @@ class Model:
                 raise KwsError("the tflm runtime needs the tflite-micro package; `pip install tflite-micro`") from None
             self._interp = tflm.Interpreter.from_bytes(self.bytes)
             inp, out = self._interp.get_input_details(0), self._interp.get_output_details(0)
+            self._check_tensors(inp, out)
             self.input_quant = tuple(inp["quantization_parameters"]["scales"][:1]) + tuple(inp["quantization_parameters"]["zero_points"][:1])
             self.output_quant = tuple(out["quantization_parameters"]["scales"][:1]) + tuple(out["quantization_parameters"]["zero_points"][:1])
             self.input_shape = tuple(inp["shape"])
         else:
             raise KwsError(f"unknown runtime {runtime!r}; use litert or tflm")
+
+    def _check_tensors(self, inp: dict, out: dict) -> None:
+        """The model's input and output fit its metadata: int8, n_frames x n_mfcc in, one score per label out."""
+        c = self.config
+        if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
+            raise KwsError(f"{self.path}: model tensors are {np.dtype(inp['dtype'])} in, {np.dtype(out['dtype'])} out; "
+                           "kws runs full-int8 models: quantize it with `kws quantize`")
+        if int(np.prod(inp["shape"])) != c.n_frames * c.n_mfcc:
+            raise KwsError(f"{self.path}: model input {np.asarray(inp['shape']).tolist()} does not fit its "
+                           f"{c.n_frames}x{c.n_mfcc} features; export the model with `kws quantize`")
+        if int(np.prod(out["shape"])) != len(self.labels):
+            raise KwsError(f"{self.path}: model has {int(np.prod(out['shape']))} outputs but its metadata names "
+                           f"{len(self.labels)} labels; export the model with `kws quantize`")
 
     def quantize_input(self, features: np.ndarray) -> np.ndarray:
         scale, zero = self.input_quant[:2]

@@ -1,13 +1,26 @@
 """Shared fixtures: the real Speech Commands subset in ../shared and small audio files made on the fly."""
 
+import os
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread, set before numpy loads OpenBLAS: the front end's matrices are small, and on a shared 2-core
+# machine OpenBLAS's threads only wait on each other (the fuzz test: 7 s with them, 5 s without).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 import pytest
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "speech_commands"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_caches(tmp_path_factory):
+    """The feature cache and matplotlib's in a temporary folder, for the tests and the commands they start:
+    never the user's ~/.cache."""
+    base = tmp_path_factory.mktemp("caches")
+    os.environ["KWS_CACHE"], os.environ["MPLCONFIGDIR"] = str(base / "kws"), str(base / "matplotlib")
 
 
 @pytest.fixture(scope="session")

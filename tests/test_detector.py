@@ -87,3 +87,36 @@ def test_detect_runs_without_tensorflow(keyword_stream, tmp_path):
     done = subprocess.run([sys.executable, "-c", code, "detect", str(path), "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert [d["label"] for d in json.loads(done.stdout)] == ["yes", "yes"]
+
+
+def test_one_second_keyword_clips_are_detected(shipped_model, data_dir):
+    """A 1 s clip holds 49 frames, one short of the first 40 ms stride: the end of a file is flushed (a shorter
+    clip padded to 1 s, as training pads it), so the clip is scored as a whole and a clip the model is sure of is
+    found."""
+    from kws.audio import read_audio
+    from kws.features import mfcc
+
+    threshold = shipped_model.metadata["detection"]["threshold"]
+    sure = []
+    for path in sorted((data_dir / "yes").glob("*.flac")):
+        audio = read_audio(path, 16000)[0]
+        probs = shipped_model.predict(mfcc(np.pad(audio, (0, 16000 - len(audio))), shipped_model.config))
+        if shipped_model.labels[int(np.argmax(probs))] == "yes" and probs.max() >= threshold:
+            sure.append(audio)
+        if len(sure) == 10:
+            break
+    assert len(sure) == 10
+    for audio in sure:
+        assert [d.label for d in detect_audio(shipped_model, audio)] == ["yes"]
+
+
+def test_flushing_changes_only_the_end_of_a_long_recording(shipped_model, keyword_stream):
+    from kws.detector import Detector
+
+    audio, truth = keyword_stream
+    cut = int(16000 * (truth[-1][1] + 0.6))  # the stream ends in the middle of its last word
+    detector = Detector(shipped_model)
+    live = [d for i in range(0, cut, 1600) for d in detector.push(audio[i : min(i + 1600, cut)])]
+    flushed = detect_audio(shipped_model, audio[:cut])
+    assert flushed[: len(live)] == live and len(live) >= len(truth) - 1
+    assert all(d.time_s <= cut / 16000 for d in flushed)

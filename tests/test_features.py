@@ -80,3 +80,21 @@ def test_config_round_trip_and_unknown_keys():
     assert FeatureConfig.from_dict(CONFIG.to_dict()) == CONFIG
     with pytest.raises(KwsError, match="unknown keys"):
         FeatureConfig.from_dict({**CONFIG.to_dict(), "preemphasis": 0.97})
+
+
+def test_a_long_recording_is_transformed_in_blocks_of_bounded_memory():
+    """`kws features` on an hour peaked at 3.1 GB: the spectra of all frames at once."""
+    import tracemalloc
+
+    from kws.features import BLOCK_FRAMES, frames_to_mfcc
+
+    audio = 0.1 * np.random.default_rng(0).standard_normal(16000 * 600).astype(np.float32)  # 10 minutes
+    tracemalloc.start()
+    features = mfcc(audio, CONFIG)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 60e6  # about 20 MB per block (30,000 frames at once took about 500 MB)
+    n = BLOCK_FRAMES + 5
+    windows = np.lib.stride_tricks.sliding_window_view(audio[: CONFIG.window_length + (n - 1) * CONFIG.hop_length],
+                                                       CONFIG.window_length)[:: CONFIG.hop_length]
+    np.testing.assert_array_equal(features[:n], frames_to_mfcc(windows, CONFIG))

@@ -68,15 +68,41 @@ def test_device_without_16k_is_opened_at_its_own_rate_and_resampled(tmp_path, ke
     assert_detected(lines[1:-1], truth)
 
 
-def test_ctrl_c_stops_with_a_summary(fake_mic):
-    env, _ = fake_mic
+def rss_mb(pid: int) -> float:
+    status = open(f"/proc/{pid}/status").read()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def test_ctrl_c_stops_with_a_summary_and_a_fast_device_does_not_pile_up(fake_mic):
+    """The fake device delivers far faster than real time, and goes on once its file has run out: blocks wait in
+    a bounded queue for the detector (they piled up at ~100 MB/s, and Ctrl-C could hang in stopping the
+    device). Signalled once detections show the audio flows, not after a guessed sleep."""
+    env, truth = fake_mic
     cmd, kw = kws("listen", "--device", "kwsfake", env=env)
     proc = subprocess.Popen(cmd, **kw)
-    time.sleep(5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        assert proc.stdout.readline().startswith("listening on")
+        assert proc.stdout.readline().split()[2] == truth[0][0]
+        before = rss_mb(proc.pid)
+        time.sleep(3)
+        grown = rss_mb(proc.pid) - before
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert grown < 30, f"{grown:.0f} MB more after 3 s"  # about 100 MB more when blocks piled up
     assert proc.returncode == 0 and "Traceback" not in err
     assert out.splitlines()[-1].startswith("stopped after ")
+
+
+def test_a_device_that_stops_delivering_is_one_line_not_an_endless_wait():
+    import queue
+
+    from kws.errors import KwsError
+    from kws.listen import next_block
+
+    with pytest.raises(KwsError, match="audio input 'mic' delivered no sound for 0.05 s"):
+        next_block(queue.Queue(), "mic", wait_s=0.05)
 
 
 def test_list_devices_and_unknown_device(fake_mic):

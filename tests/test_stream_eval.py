@@ -83,14 +83,14 @@ def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold():
 
 def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):
     smoothings = (200.0, 500.0)
-    settings, measured = tune_detection(shipped_model, data_dir, minutes=2.0, smoothing_options=smoothings)
-    audio, events = build_stream(data_dir, shipped_model.labels[2:], 2.0, "validation", seed=1)
+    settings, measured = tune_detection(shipped_model, data_dir, minutes=1.0, smoothing_options=smoothings)
+    audio, events = build_stream(data_dir, shipped_model.labels[2:], 1.0, "validation", seed=1)
     rows = []
     for smoothing in smoothings:
         tried = DetectorSettings(smoothing_ms=smoothing)
         times, posts = posterior_trace(shipped_model, audio, tried)
         rows += [(tuning_score(r), smoothing, r) for r in sweep(
-            times, posts, shipped_model.labels, tried, events, 2.0 / 60, np.round(np.arange(0.3, 0.991, 0.01), 2))]
+            times, posts, shipped_model.labels, tried, events, 1.0 / 60, np.round(np.arange(0.3, 0.991, 0.01), 2))]
     best = max(v for v, *_ in rows)
     chosen = [r for v, s, r in rows if (r["threshold"], s) == (settings.threshold, settings.smoothing_ms)]
     assert len(chosen) == 1 and tuning_score(chosen[0]) == best  # the detector itself scores what the sweep did

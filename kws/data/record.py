@@ -46,7 +46,7 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
     try again, at most `max_tries` times, then skip the take), then 1 s centred on the word saved under
     OUT/WORD/ as `<speaker>_nohash_<n>.wav`, numbered on from the speaker's existing clips. `speaker` is an 8-hex
     id or a name (hashed to one, the same each time); by default a random id for the session. Returns the paths."""
-    from ..listen import open_input, load_sounddevice
+    from ..listen import load_sounddevice, next_block, open_input
 
     folder = word_folder(out_dir, word)
     speaker = speaker_id(speaker)
@@ -70,11 +70,7 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
         stream.start()
         try:
             while sum(map(len, got)) < need:
-                try:
-                    got.append(blocks.get(timeout=2.0))
-                except queue.Empty:
-                    raise KwsError(f"audio input {name!r} delivered no sound for 2 s; check the device, or pick "
-                                   "another with --device") from None
+                got.append(next_block(blocks, name))
         finally:
             stream.stop()
         return np.concatenate(got)[:need]

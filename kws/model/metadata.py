@@ -3,6 +3,7 @@ accuracy), stored as a JSON entry "kws" in the flatbuffer's metadata table; read
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -61,9 +62,31 @@ def check_features(metadata: dict, config: FeatureConfig, path="model") -> None:
         )
 
 
+def check_metadata(metadata: dict, path="model") -> None:
+    """Refuse metadata without the keys kws reads, or with detection settings that are not numbers."""
+    from ..detector import DetectorSettings
+
+    for key in ("features", "labels"):
+        if key not in metadata:
+            raise KwsError(f"{path}: metadata without {key!r}; export the model with `kws quantize`")
+    labels = metadata["labels"]
+    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+        raise KwsError(f"{path}: metadata 'labels' is not a list of names; export the model with `kws quantize`")
+    detection = metadata.get("detection", {})
+    for f in dataclasses.fields(DetectorSettings):
+        value = detection.get(f.name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise KwsError(f"{path}: detection setting {f.name!r} is {value!r}, not a number; export the model "
+                           "with `kws quantize`")
+
+
 def load_model_file(path) -> tuple[bytes, dict]:
     path = Path(path)
+    if path.is_dir():
+        raise KwsError(f"{path}: is a folder, not a model file; pass the .tflite in it (a training run holds model.tflite)")
     if not path.is_file():
         raise KwsError(f"{path}: no such model file; pass a .tflite made by `kws quantize` (the shipped one is models/kws12.tflite)")
     data = path.read_bytes()
-    return data, read_metadata(data, path)
+    metadata = read_metadata(data, path)
+    check_metadata(metadata, path)
+    return data, metadata
