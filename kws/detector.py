@@ -6,12 +6,15 @@ a microphone give the same detections. Its defaults come from the model's metada
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .features import StreamingMfcc
 from .labels import is_keyword
-from .runtime import Model
+
+if TYPE_CHECKING:
+    from .runtime import Model
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO, tone, write_wav
 from kws import DEFAULT_MODEL
 from kws.cli import build_parser, main
-from kws.model.metadata import load_model_file, write_metadata
+from kws.metadata import load_model_file, write_metadata
 
 
 def edited_model(path, meta_edit=None, tensor_edit=None):

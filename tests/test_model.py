@@ -8,7 +8,7 @@ import pytest
 from kws.cli import main
 from kws.errors import KwsError
 from kws.features import FeatureConfig
-from kws.model.metadata import check_features, load_model_file, read_metadata, write_metadata
+from kws.metadata import check_features, load_model_file, read_metadata, write_metadata
 from kws.runtime import Model
 
 TFLM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}

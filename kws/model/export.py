@@ -16,7 +16,7 @@ from ..errors import KwsError
 from ..features import FeatureConfig
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
-from .metadata import write_metadata
+from ..metadata import write_metadata
 from .train import TrainConfig, epoch_features, prepare
 
 REPRESENTATIVE_CLIPS = 1000
