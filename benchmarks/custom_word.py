@@ -26,6 +26,7 @@ from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands
 from kws.data.synth import synthesize
 from kws.model.export import export_run
 from kws.model.train import TrainConfig, train
+from kws.paths import DEFAULT_DATA
 from kws.stream_eval import eval_stream
 
 
@@ -62,7 +63,7 @@ def best_within(sweep, false_accepts_per_hour: float = 1.0) -> dict | None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--word", default="marvin")
-    parser.add_argument("--data", default="../shared/data/speech_commands", type=Path)
+    parser.add_argument("--data", default=DEFAULT_DATA, type=Path)
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")
     parser.add_argument("--real-train", type=int, default=0, help="real clips of the word used for training")
     parser.add_argument("--fold", type=int, default=0,

@@ -2,6 +2,4 @@
 
 __version__ = "0.1.0"
 
-from pathlib import Path
-
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "kws12.tflite"  # the shipped model
+from .paths import DEFAULT_MODEL

@@ -11,14 +11,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import DEFAULT_MODEL, __version__
+from . import __version__
 from .errors import KwsError
 from .outputs import image_file, output_file, output_folder
-
-SHARED_DATA = DEFAULT_MODEL.parents[2] / "shared" / "data"  # beside the repository
-DEFAULT_DATA = str(SHARED_DATA / "speech_commands")
-DIGITS_DATA = str(SHARED_DATA / "free_spoken_digit")  # more speakers' digits: other words the model learns to reject
-TRAINING_DATA = [DEFAULT_DATA, DIGITS_DATA]
+from .paths import DEFAULT_DATA, DEFAULT_MODEL, DIGITS_DATA, TRAINING_DATA
 # `kws --help` lists the commands in the README's order
 ORDER = ("listen", "detect", "eval-stream", "evaluate", "train", "quantize", "export-firmware", "record", "data",
          "synth", "features")
