@@ -15,6 +15,7 @@ import soundfile as sf
 
 from kws.audio import read_audio
 from kws.detector import detect_audio
+from kws.labels import keywords
 from kws.paths import DEFAULT_DATA, DEFAULT_MODEL
 from kws.runtime import Model
 from kws.stream_eval import build_stream
@@ -27,7 +28,7 @@ def main():
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
     model = Model(args.model)
-    audio, events = build_stream(args.data, model.labels[2:], args.minutes)
+    audio, events = build_stream(args.data, keywords(model.labels), args.minutes)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stream.wav"
         sf.write(path, audio, model.config.sample_rate, subtype="PCM_16")

@@ -10,7 +10,7 @@ import numpy as np
 
 from .detector import Detector, DetectorSettings
 from .errors import KwsError
-from .labels import is_keyword
+from .labels import keywords
 from .runtime import Model
 
 BLOCK_S = 0.1  # audio per callback
@@ -96,7 +96,7 @@ def listen(model_path, device=None, threshold=None, duration=None, out=sys.stdou
     live = out.isatty()
     cr = "\r" if live else ""  # live mode redraws one status line
     print(f"listening on {name!r} ({device_rate} Hz{', resampled to %d Hz' % rate if resampler else ''}) for "
-          f"{', '.join(filter(is_keyword, model.labels))}; threshold {settings.threshold:g}; "
+          f"{', '.join(keywords(model.labels))}; threshold {settings.threshold:g}; "
           "Ctrl-C to stop", file=out, flush=True)
     detections = []
     consumed = 0

@@ -14,6 +14,7 @@ from ..data.speech_commands import as_roots
 from ..detector import DetectorSettings
 from ..errors import KwsError
 from ..features import FeatureConfig
+from ..labels import keywords
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
 from ..metadata import write_metadata
@@ -48,7 +49,7 @@ def export_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: f
     data_dirs = as_roots(data_dir or state["data"])
     feature_config = FeatureConfig.from_dict(state["features"])
     config = TrainConfig(**state["train"])
-    prep = prepare(data_dirs, feature_config, config, state["labels"][2:], cache_dir)
+    prep = prepare(data_dirs, feature_config, config, keywords(state["labels"]), cache_dir)
 
     rng = np.random.default_rng(config.seed)
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]

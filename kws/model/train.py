@@ -19,7 +19,7 @@ from ..data.speech_commands import SpeechCommands, as_roots
 from ..data.synth import is_synthetic
 from ..errors import KwsError
 from ..features import FeatureConfig
-from ..labels import SILENCE, UNKNOWN
+from ..labels import SILENCE, UNKNOWN, keywords
 from .dscnn import ModelConfig, build_dscnn
 
 
@@ -211,7 +211,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         model_config = ModelConfig.from_dict(state["model"])
         config = TrainConfig(**state["train"])
         augment_config = AugmentConfig(**state["augment"])
-        words = state["labels"][2:]
+        words = keywords(state["labels"])
         teacher = state.get("teacher")
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
