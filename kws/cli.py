@@ -159,7 +159,8 @@ def _detect(args) -> None:
 
 
 def _listen(args) -> None:
-    from .listen import list_devices, listen
+    from .listen import listen
+    from .microphone import list_devices
 
     if args.list_devices:
         print(list_devices())
