@@ -101,6 +101,13 @@ def keyword_stream(shipped_model, data_dir):
     return audio, truth
 
 
+def assert_detected(detections, truth):
+    """Detections ((label, time_s) pairs) name the truth's words, in order, each soon after it starts."""
+    assert [label for label, _ in detections] == [label for label, _ in truth]
+    for (_, time_s), (_, start) in zip(detections, truth):
+        assert start < time_s < start + 1.5
+
+
 @pytest.fixture
 def tiny_speech_commands(tmp_path) -> Path:
     """A miniature folder in Speech Commands layout: tones as words, noise as background, hash-rule splits."""
