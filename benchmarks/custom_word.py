@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands
 from kws.data.synth import synthesize
-from kws.model.export import export_run
+from kws.model.quantize import quantize_run
 from kws.model.train import TrainConfig, train
 from kws.paths import DEFAULT_DATA
 from kws.stream_eval import eval_stream
@@ -113,7 +113,7 @@ def main():
     config = TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives)
     init = None if args.init == "none" else Path(args.init)
     train([mine, negatives], run, words=(args.word,), config=config, init=init)
-    meta = export_run(run, run / "model.tflite")
+    meta = quantize_run(run, run / "model.tflite")
     trained = time.perf_counter()
 
     report = eval_stream(run / "model.tflite", [held_out, negatives], args.minutes)

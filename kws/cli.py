@@ -83,9 +83,9 @@ def _train(args) -> None:
 
 
 def _quantize(args) -> None:
-    from .model.export import export_run
+    from .model.quantize import quantize_run
 
-    meta = export_run(args.run, args.out, args.data, args.cache_dir, args.tune_minutes)
+    meta = quantize_run(args.run, args.out, args.data, args.cache_dir, args.tune_minutes)
     acc = meta["accuracy"]
     size = Path(args.out).stat().st_size
     print(f"wrote {args.out} ({size} bytes) and {Path(args.out).with_suffix('.keras')}")

@@ -126,7 +126,7 @@ def tiny_run(tmp_path_factory):
     """A DS-CNN trained for a few epochs on tones in Speech Commands layout, and its int8 export:
     (data folder, run folder, model path). Seconds, not minutes."""
     from kws.model.dscnn import ModelConfig
-    from kws.model.export import export_run
+    from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 
     base = tmp_path_factory.mktemp("tiny")
@@ -144,5 +144,5 @@ def tiny_run(tmp_path_factory):
     train(data, run, model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=cache,
           config=TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2))
     model = base / "tiny.tflite"
-    export_run(run, model, cache_dir=cache, tune_minutes=1)
+    quantize_run(run, model, cache_dir=cache, tune_minutes=1)
     return data, run, model

@@ -84,7 +84,7 @@ def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
     calls `yes` clips `no` and the reverse, so it learned the teacher's outputs, not the labels."""
     from kws.data.augment import AugmentConfig
     from kws.model.dscnn import ModelConfig
-    from kws.model.export import load_run
+    from kws.model.run import load_run
     from kws.model.train import TrainConfig, train
 
     data, _, _ = tiny_run
