@@ -31,8 +31,7 @@ if __name__ == "__main__":
     parser.add_argument("--device", help="input device, by number or name (default: the system's default input)")
     parser.add_argument("--seconds", type=float, help="stop after this much audio (default: Ctrl-C)")
     args = parser.parse_args()
-    device = int(args.device) if args.device and args.device.isdigit() else args.device
     try:
-        run(on_detection, device, args.seconds)
+        run(on_detection, args.device, args.seconds)
     except KeyboardInterrupt:
         pass

@@ -164,8 +164,7 @@ def _listen(args) -> None:
     if args.list_devices:
         print(list_devices())
         return
-    device = int(args.device) if args.device and args.device.isdigit() else args.device
-    listen(args.model, device, args.threshold, args.duration)
+    listen(args.model, args.device, args.threshold, args.duration)
 
 
 def _eval_stream(args) -> None:

@@ -36,7 +36,10 @@ def list_devices() -> str:
 
 
 def open_input(sd, device, rate: int, callback):
-    """An int16 mono input stream at `rate`, else at the device's own rate (returned, to resample from)."""
+    """An int16 mono input stream of `device` (a number, also as text, a name, or None: the default) at `rate`,
+    else at the device's own rate (returned, to resample from)."""
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
     try:
         info = sd.query_devices(device, "input")
     except (ValueError, sd.PortAudioError) as e:

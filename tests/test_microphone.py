@@ -67,3 +67,20 @@ def test_no_microphone_is_one_line(monkeypatch):
     monkeypatch.setattr(sd, "query_devices", no_device)
     with pytest.raises(KwsError, match="no default audio input.*--list-devices"):
         open_input(sd, None, 16000, lambda *a: None)
+
+
+def test_a_device_number_given_as_text_opens_that_device():
+    """`kws listen --device 3` and `kws record --device 3` (argparse gives text) open device 3, not a name with a 3."""
+    from kws.microphone import open_input
+
+    class FakeSounddevice:
+        PortAudioError = RuntimeError
+
+        def query_devices(self, device, kind):
+            return {"name": f"device {device!r}", "default_samplerate": 16000.0}
+
+        def InputStream(self, **kwargs):
+            return kwargs
+
+    stream, rate, name = open_input(FakeSounddevice(), "3", 16000, None)
+    assert stream["device"] == 3 and (rate, name) == (16000, "device 3")
