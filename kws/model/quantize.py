@@ -18,7 +18,7 @@ from ..labels import keywords
 from ..metadata import write_metadata
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
-from .run import RunSettings, load_run
+from .run import load_run
 
 REPRESENTATIVE_CLIPS = 1000
 
@@ -56,8 +56,7 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
     from ..runtime import Model
     from ..stream_eval import tune_detection
 
-    state, model = load_run(run_dir)
-    settings = RunSettings.from_state(state)
+    settings, model = load_run(run_dir)
     data_dirs = as_roots(data_dir or settings.data)
     feature_config, config = settings.features, settings.train
     prep = prepare(data_dirs, feature_config, keywords(settings.labels), cache_dir, config["limit_per_class"],
@@ -74,7 +73,7 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         "format": 1,
         "features": feature_config.to_dict(),
         "labels": list(prep.labels),
-        "model": {"arch": "ds-cnn", **state["model"], "parameters": int(model.count_params())},
+        "model": {"arch": "ds-cnn", **settings.model.to_dict(), "parameters": int(model.count_params())},
         "detection": dataclasses.asdict(DetectorSettings()),
         "training": {"data": [Path(d).name for d in data_dirs], "clips": len(prep.train_clips), "epochs": config["epochs"],
                      "seed": config["seed"], "teacher": settings.teacher},

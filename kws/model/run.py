@@ -59,14 +59,13 @@ def write_state(run_dir, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def load_run(run_dir):
-    """State and best-weights Keras model of a training run folder."""
+def load_run(run_dir) -> tuple[RunSettings, object]:
+    """The settings and the best-weights Keras model of a training run folder."""
     run = Path(run_dir)
     state_path, weights = run / STATE, run / BEST
     if not state_path.is_file() or not weights.is_file():
         raise KwsError(f"{run}: not a finished training run (needs {STATE} and {BEST}); run `kws train --out {run}` first")
-    state = json.loads(state_path.read_text())
-    settings = RunSettings.from_state(state)
+    settings = RunSettings.from_state(json.loads(state_path.read_text()))
     model = build_dscnn((settings.features.n_frames, settings.features.n_mfcc), len(settings.labels), settings.model)
     model.load_weights(weights)
-    return state, model
+    return settings, model

@@ -113,8 +113,8 @@ def distillation_loss(n_classes: int, config: TrainConfig):
 
 def _load_teacher(run_dir, labels, feature_config):
     """The best model of the training run `run_dir`, checked to share the student's labels and features."""
-    state, teacher = load_run(run_dir)
-    if state["labels"] != list(labels) or state["features"] != feature_config.to_dict():
+    theirs, teacher = load_run(run_dir)
+    if theirs.labels != tuple(labels) or theirs.features != feature_config:
         raise KwsError(f"{run_dir}: the teacher was trained with other labels or features than this run; "
                        f"train the teacher on the same data with the same settings")
     return teacher
