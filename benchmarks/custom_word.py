@@ -24,8 +24,8 @@ from pathlib import Path
 
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands
 from kws.data.synth import synthesize
-from kws.model.export import export_run
-from kws.model.train import TrainConfig, train
+from kws.model.recipe import train_and_quantize, train_config
+from kws.paths import DEFAULT_DATA, DEFAULT_INIT
 from kws.stream_eval import eval_stream
 
 
@@ -62,19 +62,19 @@ def best_within(sweep, false_accepts_per_hour: float = 1.0) -> dict | None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--word", default="marvin")
-    parser.add_argument("--data", default="../shared/data/speech_commands", type=Path)
+    parser.add_argument("--data", default=DEFAULT_DATA, type=Path)
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")
     parser.add_argument("--real-train", type=int, default=0, help="real clips of the word used for training")
     parser.add_argument("--fold", type=int, default=0,
                         help="which real clips train: 0 the first --real-train, 1 the last ones, 2 the ones before, ...")
     parser.add_argument("--held-out", choices=("rest", "validation"), default="rest",
                         help="held-out positives: the clips not trained on (default), or the word's validation split")
-    parser.add_argument("--init", default="models/kws12.keras",
+    parser.add_argument("--init", default=str(DEFAULT_INIT),
                         help="model to start from, as `kws train --init` (default the shipped one; none: from scratch)")
     parser.add_argument("--confusable", default="", metavar="W1,W2",
                         help="words that sound like WORD, synthesized as extra negatives (--synth / 4 clips each)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--hard-negatives", type=float, default=4.0,
+    parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 20, as `kws train --wake-word`)")
+    parser.add_argument("--hard-negatives", type=float,
                         help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
     parser.add_argument("--out", type=Path, default=None)
@@ -109,10 +109,9 @@ def main():
     prepared = time.perf_counter()
 
     run = out / "run"
-    config = TrainConfig(epochs=args.epochs, hard_negatives=args.hard_negatives)
-    init = None if args.init == "none" else Path(args.init)
-    train([mine, negatives], run, words=(args.word,), config=config, init=init)
-    meta = export_run(run, run / "model.tflite")
+    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives)
+    meta = train_and_quantize([mine], run, wake_words=(args.word,), negatives=[negatives], config=config,
+                              init=None if args.init == "none" else Path(args.init))
     trained = time.perf_counter()
 
     report = eval_stream(run / "model.tflite", [held_out, negatives], args.minutes)

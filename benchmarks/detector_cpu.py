@@ -13,9 +13,10 @@ from pathlib import Path
 
 import soundfile as sf
 
-from kws import DEFAULT_MODEL
 from kws.audio import read_audio
 from kws.detector import detect_audio
+from kws.labels import keywords
+from kws.paths import DEFAULT_DATA, DEFAULT_MODEL
 from kws.runtime import Model
 from kws.stream_eval import build_stream
 
@@ -23,11 +24,11 @@ from kws.stream_eval import build_stream
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--data", default="../shared/data/speech_commands")
+    parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
     model = Model(args.model)
-    audio, events = build_stream(args.data, model.labels[2:], args.minutes)
+    audio, events = build_stream(args.data, keywords(model.labels), args.minutes)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stream.wav"
         sf.write(path, audio, model.config.sample_rate, subtype="PCM_16")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import DEFAULT_MODEL
 from kws.firmware import measure_arena
 from kws.model.evaluate import evaluate
+from kws.paths import DEFAULT_DATA, DEFAULT_MODEL, DIGITS_DATA
 from kws.runtime import Model
 
 
@@ -33,8 +33,8 @@ def latency_us(model: Model, repeats: int = 2000) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--data", default="../shared/data/speech_commands")
-    parser.add_argument("--digits", default="../shared/data/free_spoken_digit")
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--digits", default=DIGITS_DATA)
     args = parser.parse_args()
     data = Path(args.model).read_bytes()
     meta = Model(args.model).metadata

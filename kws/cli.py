@@ -11,14 +11,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import DEFAULT_MODEL, __version__
+from . import __version__
 from .errors import KwsError
 from .outputs import image_file, output_file, output_folder
+from .paths import DEFAULT_DATA, DEFAULT_INIT, DEFAULT_MODEL, DIGITS_DATA, TRAINING_DATA
 
-SHARED_DATA = DEFAULT_MODEL.parents[2] / "shared" / "data"  # beside the repository
-DEFAULT_DATA = str(SHARED_DATA / "speech_commands")
-DIGITS_DATA = str(SHARED_DATA / "free_spoken_digit")  # more speakers' digits: other words the model learns to reject
-TRAINING_DATA = [DEFAULT_DATA, DIGITS_DATA]
 # `kws --help` lists the commands in the README's order
 ORDER = ("listen", "detect", "eval-stream", "evaluate", "train", "quantize", "export-firmware", "record", "data",
          "synth", "features")
@@ -66,33 +63,31 @@ def _data_stats(args) -> None:
 
 def _train(args) -> None:
     from .model.dscnn import ModelConfig
-    from .model.train import TrainConfig, train
+    from .model.recipe import train_and_quantize, train_config
 
-    data, words, init = args.data or TRAINING_DATA, None, None
-    if args.wake_word:
-        if not args.data:
-            raise KwsError("--wake-word needs --data DIR, the folder holding DIR/WORD/ clips (made by `kws record`, "
-                           "`kws data import` or `kws synth`)")
-        data, words = args.data + (args.negatives or [DEFAULT_DATA]), tuple(args.wake_word)
-        init = None if args.init == "none" else args.init
-    epochs = args.epochs or (20 if args.wake_word else 50)
-    hard_negatives = args.hard_negatives if args.hard_negatives is not None else (4.0 if args.wake_word else 0.0)
-    config = TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                         limit_per_class=args.limit_per_class, distill_weight=args.distill_weight,
-                         hard_negatives=hard_negatives, balance_words=not args.wake_word)
-    train(data, args.out, model_config=ModelConfig(channels=args.channels, blocks=args.blocks), config=config,
-          words=words, resume=args.resume, cache_dir=args.cache_dir, init=init, teacher=args.teacher)
-    _quantize(argparse.Namespace(run=args.out, out=f"{args.out}/model.tflite", data=None,
-                                 cache_dir=args.cache_dir, tune_minutes=args.tune_minutes))
+    config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
+                          learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
+                          distill_weight=args.distill_weight, hard_negatives=args.hard_negatives)
+    sizes = dict(channels=args.channels, blocks=args.blocks)
+    model_config = ModelConfig(**{k: v for k, v in sizes.items() if v is not None})
+    meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
+                              init=None if args.init == "none" else args.init, config=config,
+                              model_config=model_config, resume=args.resume, cache_dir=args.cache_dir,
+                              teacher=args.teacher, tune_minutes=args.tune_minutes)
+    _print_model(meta, f"{args.out}/model.tflite")
 
 
 def _quantize(args) -> None:
-    from .model.export import export_run
+    from .model.quantize import quantize_run
 
-    meta = export_run(args.run, args.out, args.data, args.cache_dir, args.tune_minutes)
+    _print_model(quantize_run(args.run, args.out, args.data, args.cache_dir, args.tune_minutes), args.out)
+
+
+def _print_model(meta: dict, path) -> None:
+    """What `kws quantize` made: the file, its validation accuracy, its detection defaults."""
     acc = meta["accuracy"]
-    size = Path(args.out).stat().st_size
-    print(f"wrote {args.out} ({size} bytes) and {Path(args.out).with_suffix('.keras')}")
+    size = Path(path).stat().st_size
+    print(f"wrote {path} ({size} bytes) and {Path(path).with_suffix('.keras')}")
     print(f"validation accuracy ({acc['n']} clips): float {acc['float']:.4f}, int8 {acc['int8']:.4f}")
     d = meta["detection"]
     tuned = d.get("tuned_on")
@@ -163,13 +158,13 @@ def _detect(args) -> None:
 
 
 def _listen(args) -> None:
-    from .listen import list_devices, listen
+    from .listen import listen
+    from .microphone import list_devices
 
     if args.list_devices:
         print(list_devices())
         return
-    device = int(args.device) if args.device and args.device.isdigit() else args.device
-    listen(args.model, device, args.threshold, args.duration)
+    listen(args.model, args.device, args.threshold, args.duration)
 
 
 def _eval_stream(args) -> None:
@@ -339,19 +334,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--negatives", action="append", metavar="DIR",
                    help="with --wake-word: folder of other words and noise; repeat it to use several "
                         f"(default {DEFAULT_DATA})")
-    p.add_argument("--init", default=str(DEFAULT_MODEL.with_suffix(".keras")),
+    p.add_argument("--init", default=str(DEFAULT_INIT),
                    help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
     p.add_argument("--epochs", type=int, help="epochs (default 50; 20 with --wake-word)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
-    p.add_argument("--channels", type=int, default=32, help="DS-CNN width (default 32)")
-    p.add_argument("--blocks", type=int, default=4, help="depthwise-separable blocks (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--batch-size", type=int, help="batch size (default 64)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
+    p.add_argument("--channels", type=int, help="DS-CNN width (default 32)")
+    p.add_argument("--blocks", type=int, help="depthwise-separable blocks (default 4)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--teacher", metavar="RUN",
                    help="distil the larger model of this training run (same data and features, e.g. trained with "
                         "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
-    p.add_argument("--distill-weight", type=float, default=0.5,
+    p.add_argument("--distill-weight", type=float,
                    help="with --teacher: the teacher's share of the loss (default 0.5)")
     p.add_argument("--hard-negatives", type=float, metavar="X",
                    help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "

@@ -16,10 +16,12 @@ import numpy as np
 
 from .errors import KwsError
 
+SAMPLE_RATE = 16000  # Hz, of every clip, stream and model input
+
 
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig:
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     window_ms: float = 40.0
     hop_ms: float = 20.0
     n_fft: int = 1024
@@ -54,6 +56,9 @@ class FeatureConfig:
         if unknown:
             raise KwsError(f"feature settings have unknown keys {sorted(unknown)}; the model was made by a newer kws, upgrade kws")
         return cls(**d)
+
+
+CLIP_SAMPLES = FeatureConfig().clip_samples  # one word clip, one model window: 1 s
 
 
 def _hz_to_mel(f):

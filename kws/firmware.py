@@ -18,7 +18,7 @@ from .detector import DetectorSettings
 from .errors import KwsError
 from .features import FeatureConfig, tables
 from .labels import is_keyword
-from .model.metadata import load_model_file
+from .metadata import load_model_file
 
 # The sketch's portable C++ (no Arduino or TFLM includes), and how the tests and benchmarks/firmware_size.py
 # cross-compile it for the Nano 33 BLE Sense's nRF52840 (Cortex-M4F); kept to C++14.

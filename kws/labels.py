@@ -12,6 +12,11 @@ def is_keyword(label: str) -> bool:
     return label not in (SILENCE, UNKNOWN)
 
 
+def keywords(labels) -> tuple[str, ...]:
+    """The keywords of a label list, in its order."""
+    return tuple(filter(is_keyword, labels))
+
+
 def label_for_folder(folder: str, words=CORE_WORDS) -> str:
     """Label of a clip in `folder`: a target word is itself, `_silence_` stays, every other word is `_unknown_`."""
     if folder in words or folder == SILENCE:

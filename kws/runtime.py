@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DEFAULT_MODEL
 from .errors import KwsError
 from .features import FeatureConfig
-from .model.metadata import check_features, load_model_file
+from .metadata import check_features, load_model_file
+from .paths import DEFAULT_MODEL
 
 
 class Model:

@@ -14,7 +14,8 @@ from .audio import fit_clip, read_audio
 from .data.speech_commands import SpeechCommands
 from .detector import Decider, Detector, DetectorSettings
 from .errors import KwsError
-from .labels import SILENCE, UNKNOWN, is_keyword
+from .features import SAMPLE_RATE
+from .labels import SILENCE, UNKNOWN, is_keyword, keywords
 from .runtime import Model
 
 MAX_LATENCY_S = 1.0  # a detection later than this after the word ends does not count as a hit
@@ -37,7 +38,7 @@ def _speech_end(clip: np.ndarray, rate: int) -> float:
 
 
 def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validation", seed: int = 0,
-                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = 16000, keyword_share: float | None = None):
+                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE, keyword_share: float | None = None):
     """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
     with one clip of the split every gap_s seconds: a keyword with probability `keyword_share` (default: their
     share of the split's word clips, at least a quarter, so a rare wake word is still heard often), else
@@ -160,7 +161,7 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
     model = Model(model_path)
     settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold)
     rate = model.config.sample_rate
-    audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, noise_volume, rate=rate,
+    audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, noise_volume, rate=rate,
                                  keyword_share=keyword_share)
     hours = len(audio) / rate / 3600
     if save:
@@ -201,7 +202,7 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
     speakers less clear than the stream's (for a custom word, whose validation clips are mostly synthetic, the hit
     rate is often the same over a wide range)."""
-    audio, events = build_stream(data_dir, model.labels[2:], minutes, split, seed, rate=model.config.sample_rate)
+    audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate)
     hours = len(audio) / model.config.sample_rate / 3600
     thresholds = np.round(np.arange(0.3, 0.991, 0.01), 2)
     base = DetectorSettings()

@@ -101,6 +101,13 @@ def keyword_stream(shipped_model, data_dir):
     return audio, truth
 
 
+def assert_detected(detections, truth):
+    """Detections ((label, time_s) pairs) name the truth's words, in order, each soon after it starts."""
+    assert [label for label, _ in detections] == [label for label, _ in truth]
+    for (_, time_s), (_, start) in zip(detections, truth):
+        assert start < time_s < start + 1.5
+
+
 @pytest.fixture
 def tiny_speech_commands(tmp_path) -> Path:
     """A miniature folder in Speech Commands layout: tones as words, noise as background, hash-rule splits."""
@@ -119,7 +126,7 @@ def tiny_run(tmp_path_factory):
     """A DS-CNN trained for a few epochs on tones in Speech Commands layout, and its int8 export:
     (data folder, run folder, model path). Seconds, not minutes."""
     from kws.model.dscnn import ModelConfig
-    from kws.model.export import export_run
+    from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 
     base = tmp_path_factory.mktemp("tiny")
@@ -137,5 +144,5 @@ def tiny_run(tmp_path_factory):
     train(data, run, model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=cache,
           config=TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2))
     model = base / "tiny.tflite"
-    export_run(run, model, cache_dir=cache, tune_minutes=1)
+    quantize_run(run, model, cache_dir=cache, tune_minutes=1)
     return data, run, model

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO, tone, write_wav
 from kws import DEFAULT_MODEL
 from kws.cli import build_parser, main
-from kws.model.metadata import load_model_file, write_metadata
+from kws.metadata import load_model_file, write_metadata
 
 
 def edited_model(path, meta_edit=None, tensor_edit=None):
@@ -153,6 +153,20 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.strip() == f"kws {__version__}"
+
+
+def test_train_help_states_the_defaults_training_uses():
+    from kws.model.dscnn import ModelConfig
+    from kws.model.recipe import train_config
+
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
+    c, wake, m = train_config(), train_config(wake_words=True), ModelConfig()
+    for stated in (f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)", f"batch size (default {c.batch_size})",
+                   f"DS-CNN width (default {m.channels})", f"depthwise-separable blocks (default {m.blocks})",
+                   f"random seed (default {c.seed})", f"share of the loss (default {c.distill_weight})",
+                   f"(default {wake.hard_negatives:g} with --wake-word, else {c.hard_negatives:g}: off)"):
+        assert stated in text
+    assert float(text.split("peak learning rate (default ")[1].split(")")[0]) == c.learning_rate
 
 
 def test_help_lists_the_commands_in_the_readmes_order():

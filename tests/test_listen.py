@@ -9,7 +9,7 @@ import time
 import pytest
 import soxr
 
-from conftest import fake_mic_home
+from conftest import assert_detected, fake_mic_home
 
 
 @pytest.fixture
@@ -24,12 +24,9 @@ def kws(*args, env, **kwargs):
                                                          text=True, **kwargs)
 
 
-def assert_detected(lines, truth):
-    """The detection lines (`time s label score x`) name the truth's words, in order, each soon after it starts."""
-    detections = [line.split() for line in lines]
-    assert [d[2] for d in detections] == [label for label, _ in truth]
-    for d, (_, start) in zip(detections, truth):
-        assert start < float(d[0]) < start + 1.5
+def printed(lines):
+    """(label, time_s) of listen's detection lines (`time s label score x`)."""
+    return [(line.split()[2], float(line.split()[0])) for line in lines]
 
 
 def test_listen_detects_the_recording_and_exits_cleanly(fake_mic):
@@ -39,7 +36,7 @@ def test_listen_detects_the_recording_and_exits_cleanly(fake_mic):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("listening on 'kwsfake' (16000 Hz)")
-    assert_detected(lines[1:-1], truth)
+    assert_detected(printed(lines[1:-1]), truth)
     assert lines[-1] == f"stopped after 22.0 s: 8 detection(s) (yes x2, stop x2, left x2, go x2), 0 input overflow(s)"
 
 
@@ -65,7 +62,7 @@ def test_device_without_16k_is_opened_at_its_own_rate_and_resampled(tmp_path, ke
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("listening on 'kwsfake' (48000 Hz, resampled to 16000 Hz)")
-    assert_detected(lines[1:-1], truth)
+    assert_detected(printed(lines[1:-1]), truth)
 
 
 def rss_mb(pid: int) -> float:
@@ -95,16 +92,6 @@ def test_ctrl_c_stops_with_a_summary_and_a_fast_device_does_not_pile_up(fake_mic
     assert out.splitlines()[-1].startswith("stopped after ")
 
 
-def test_a_device_that_stops_delivering_is_one_line_not_an_endless_wait():
-    import queue
-
-    from kws.errors import KwsError
-    from kws.listen import next_block
-
-    with pytest.raises(KwsError, match="audio input 'mic' delivered no sound for 0.05 s"):
-        next_block(queue.Queue(), "mic", wait_s=0.05)
-
-
 def test_list_devices_and_unknown_device(fake_mic):
     env, _ = fake_mic
     cmd, kw = kws("listen", "--list-devices", env=env)
@@ -114,35 +101,3 @@ def test_list_devices_and_unknown_device(fake_mic):
     failed = subprocess.run(cmd, timeout=60, **kw)
     assert failed.returncode == 2
     assert failed.stderr.count("\n") == 1 and "no-such-mic" in failed.stderr and "--list-devices" in failed.stderr
-
-
-def test_missing_portaudio_is_one_line(monkeypatch):
-    import builtins
-
-    from kws.errors import KwsError
-    from kws.listen import load_sounddevice
-
-    real_import = builtins.__import__
-
-    def no_portaudio(name, *args, **kwargs):
-        if name == "sounddevice":
-            raise OSError("PortAudio library not found")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_portaudio)
-    with pytest.raises(KwsError, match="libportaudio2"):
-        load_sounddevice()
-
-
-def test_no_microphone_is_one_line(monkeypatch):
-    from kws.errors import KwsError
-    from kws.listen import load_sounddevice, open_input
-
-    sd = load_sounddevice()
-
-    def no_device(*args, **kwargs):
-        raise sd.PortAudioError("Error querying device -1")
-
-    monkeypatch.setattr(sd, "query_devices", no_device)
-    with pytest.raises(KwsError, match="no default audio input.*--list-devices"):
-        open_input(sd, None, 16000, lambda *a: None)

@@ -8,7 +8,7 @@ import pytest
 from kws.cli import main
 from kws.errors import KwsError
 from kws.features import FeatureConfig
-from kws.model.metadata import check_features, load_model_file, read_metadata, write_metadata
+from kws.metadata import check_features, load_model_file, read_metadata, write_metadata
 from kws.runtime import Model
 
 TFLM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}
@@ -84,7 +84,7 @@ def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
     calls `yes` clips `no` and the reverse, so it learned the teacher's outputs, not the labels."""
     from kws.data.augment import AugmentConfig
     from kws.model.dscnn import ModelConfig
-    from kws.model.export import load_run
+    from kws.model.run import load_run
     from kws.model.train import TrainConfig, train
 
     data, _, _ = tiny_run

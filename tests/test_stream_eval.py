@@ -6,6 +6,7 @@ import numpy as np
 
 from kws.cli import main
 from kws.detector import Detection, DetectorSettings
+from kws.labels import keywords
 from kws.stream_eval import (Event, best_setting, build_stream, false_accepts, posterior_trace, score, smoothed, sweep,
                              tune_detection, tuning_score)
 
@@ -59,7 +60,7 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
 
 
 def test_smoothing_a_single_inference_trace_is_the_detectors_smoothing(shipped_model, data_dir):
-    audio, _ = build_stream(data_dir, shipped_model.labels[2:], 0.5, "validation", seed=2)
+    audio, _ = build_stream(data_dir, keywords(shipped_model.labels), 0.5, "validation", seed=2)
     single = DetectorSettings(smoothing_ms=40.0)
     times, raw = posterior_trace(shipped_model, audio, single)
     for smoothing in (200.0, 500.0):
@@ -84,7 +85,7 @@ def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold():
 def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):
     smoothings = (200.0, 500.0)
     settings, measured = tune_detection(shipped_model, data_dir, minutes=1.0, smoothing_options=smoothings)
-    audio, events = build_stream(data_dir, shipped_model.labels[2:], 1.0, "validation", seed=1)
+    audio, events = build_stream(data_dir, keywords(shipped_model.labels), 1.0, "validation", seed=1)
     rows = []
     for smoothing in smoothings:
         tried = DetectorSettings(smoothing_ms=smoothing)

@@ -12,9 +12,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import KwsError
-
-SAMPLE_RATE = 16000
-CLIP_SAMPLES = 16000
+from ..features import CLIP_SAMPLES, SAMPLE_RATE
 FRAME = 160  # 10 ms energy frames
 MIN_GAP_S = 0.25  # a pause at least this long separates two utterances
 MIN_RANGE_DB = 10.0  # a recording needs this much between noise floor and peak to hold any sound at all

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KwsError
+from ..microphone import load_sounddevice, next_block, open_input
 from .clips import (CLIP_SAMPLES, SAMPLE_RATE, clip_around, loudest, quiet_part, save_clip, segments, speaker_id,
                     word_folder)
 
@@ -46,8 +47,6 @@ def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_
     try again, at most `max_tries` times, then skip the take), then 1 s centred on the word saved under
     OUT/WORD/ as `<speaker>_nohash_<n>.wav`, numbered on from the speaker's existing clips. `speaker` is an 8-hex
     id or a name (hashed to one, the same each time); by default a random id for the session. Returns the paths."""
-    from ..listen import load_sounddevice, next_block, open_input
-
     folder = word_folder(out_dir, word)
     speaker = speaker_id(speaker)
     sd = load_sounddevice()

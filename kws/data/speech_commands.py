@@ -13,6 +13,7 @@ import numpy as np
 
 from ..audio import read_audio
 from ..errors import KwsError
+from ..features import CLIP_SAMPLES, SAMPLE_RATE
 from ..labels import BACKGROUND_NOISE_DIR, CORE_WORDS, SILENCE, UNKNOWN, label_for_folder
 
 SPLITS = ("training", "validation", "testing")
@@ -144,7 +145,7 @@ class SpeechCommands:
             out.append(Clip(SILENCE, split, noise=(i, offset, round(float(rng.uniform(0, 1)), 4))))
         return out
 
-    def split(self, name: str, clip_samples: int = 16000, sample_rate: int = 16000) -> list[Clip]:
+    def split(self, name: str, clip_samples: int = CLIP_SAMPLES, sample_rate: int = SAMPLE_RATE) -> list[Clip]:
         """Every clip of a split ("training", "validation", "testing" or "all"), with generated silence added
         (silence_percentage of the recorded clips) unless the folder has recorded `_silence_` clips there."""
         if name not in SPLITS + ("all",):

@@ -1,4 +1,4 @@
-"""Model: the DS-CNN, its training, int8 quantization, evaluation, and the metadata that travels in the .tflite."""
+"""Model: the DS-CNN, its training, int8 quantization and evaluation."""
 
 import os
 

@@ -12,7 +12,7 @@ from ..data.cache import clip_features
 from ..data.speech_commands import SpeechCommands, as_roots
 from ..errors import KwsError
 from ..features import FeatureConfig
-from ..labels import UNKNOWN
+from ..labels import UNKNOWN, keywords
 
 RUNTIMES = ("float", "litert", "tflm")
 
@@ -73,7 +73,7 @@ def evaluate(model_path, data_dir, split: str = "validation", runtimes=("litert"
     meta = Model(model_path).metadata  # validates the file and its feature settings first
     labels = tuple(meta["labels"])
     config = FeatureConfig.from_dict(meta["features"])
-    dataset = SpeechCommands(data_dir, words=labels[2:])
+    dataset = SpeechCommands(data_dir, words=keywords(labels))
     clips = dataset.split(split, config.clip_samples, config.sample_rate)
     if not clips:
         raise KwsError(f"{data_dir}: no clips in the {split} split; use --split all to score every clip in the folder")

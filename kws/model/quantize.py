@@ -1,13 +1,26 @@
-"""Full-integer (int8 in, int8 out) post-training quantization of the DS-CNN for TFLite Micro."""
+"""From a training run to a shipped model: full-integer (int8 in, int8 out) post-training quantization for TFLite
+Micro, validation accuracy (float and int8), tuned detection defaults and the metadata written into the .tflite;
+the float Keras model is saved beside it."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+from pathlib import Path
 
 import numpy as np
 
+from ..data.prepare import epoch_features, prepare
+from ..data.speech_commands import as_roots
+from ..detector import DetectorSettings
+from ..labels import keywords
+from ..metadata import write_metadata
 from .dscnn import ModelConfig, build_dscnn
+from .evaluate import scores
+from .run import load_run
+
+REPRESENTATIVE_CLIPS = 1000
 
 
 def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig, per_channel: bool = False) -> bytes:
@@ -34,3 +47,50 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
     converter._experimental_disable_per_channel = not per_channel
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints the SavedModel's signatures
         return converter.convert()
+
+
+def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = 30.0) -> dict:
+    """Quantize the run's best model to int8, measure validation accuracy float vs int8, choose the detection
+    defaults on a `tune_minutes` stream (0: keep the built-in defaults), and write OUT.tflite (with metadata)
+    and OUT.keras. Returns the metadata."""
+    from ..runtime import Model
+    from ..stream_eval import tune_detection
+
+    settings, model = load_run(run_dir)
+    data_dirs = as_roots(data_dir or settings.data)
+    feature_config, config = settings.features, settings.train
+    prep = prepare(data_dirs, feature_config, keywords(settings.labels), cache_dir, config["limit_per_class"],
+                   config["seed"])
+
+    rng = np.random.default_rng(config["seed"])
+    pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
+    augmented = epoch_features(prep, 0, config["seed"], feature_config, settings.augment)
+    tflite = to_int8_tflite(model, augmented[pick], settings.model)
+
+    float_pred = model.predict(prep.x_val[..., None], batch_size=256, verbose=0).argmax(axis=1)
+    float_scores = scores(prep.labels, prep.y_val, float_pred)
+    metadata = {
+        "format": 1,
+        "features": feature_config.to_dict(),
+        "labels": list(prep.labels),
+        "model": {"arch": "ds-cnn", **settings.model.to_dict(), "parameters": int(model.count_params())},
+        "detection": dataclasses.asdict(DetectorSettings()),
+        "training": {"data": [Path(d).name for d in data_dirs], "clips": len(prep.train_clips), "epochs": config["epochs"],
+                     "seed": config["seed"], "teacher": settings.teacher},
+    }
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(write_metadata(tflite, metadata))
+    int8 = Model(out)
+    int8_pred = np.array([int8.predict(f).argmax() for f in prep.x_val])
+    int8_scores = scores(prep.labels, prep.y_val, int8_pred)
+    metadata["accuracy"] = {
+        "split": "validation", "n": int8_scores["n"], "float": float_scores["accuracy"], "int8": int8_scores["accuracy"],
+        "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
+    }
+    if tune_minutes > 0:
+        settings, measured = tune_detection(int8, data_dirs, tune_minutes)
+        metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
+    out.write_bytes(write_metadata(tflite, metadata))
+    model.save(out.with_suffix(".keras"))
+    return metadata

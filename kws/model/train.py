@@ -5,22 +5,21 @@ teacher model and weight on mistaken other words (hard negatives), a checkpoint 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from ..data.augment import AugmentConfig, augment
-from ..data.cache import batched_mfcc, clip_audio, clip_features
-from ..data.speech_commands import SpeechCommands, as_roots
+from ..data.augment import AugmentConfig
+from ..data.prepare import epoch_features, prepare
+from ..data.speech_commands import as_roots
 from ..data.synth import is_synthetic
 from ..errors import KwsError
 from ..features import FeatureConfig
-from ..labels import SILENCE, UNKNOWN
+from ..labels import UNKNOWN, keywords
 from .dscnn import ModelConfig, build_dscnn
+from .run import BEST, LAST, RunSettings, load_run, new_state, read_state, write_state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,58 +40,12 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _limit(clips, limit, seed):
-    if limit is None:
-        return clips
-    rng = np.random.default_rng(seed)
-    by_label = {}
-    for c in clips:
-        by_label.setdefault(c.label, []).append(c)
-    kept = []
-    for label in sorted(by_label):
-        group = by_label[label]
-        kept += [group[i] for i in sorted(rng.permutation(len(group))[:limit])]
-    return kept
-
-
 def learning_rate(epoch: int, config: TrainConfig) -> float:
     """One warm-up epoch, then cosine decay to 1 % of the peak."""
     if epoch == 0:
         return config.learning_rate * 0.1
     t = (epoch - 1) / max(1, config.epochs - 2)
     return config.learning_rate * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(1.0, t))))
-
-
-@dataclasses.dataclass
-class Prepared:
-    """What training and quantization need: the data set, labels, and the clean features."""
-
-    dataset: SpeechCommands
-    labels: tuple[str, ...]
-    train_clips: list
-    val_clips: list
-    train_audio: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-
-
-def prepare(data_dirs, feature_config: FeatureConfig, config: TrainConfig, words=None, cache_dir=None) -> Prepared:
-    kwargs = {"words": tuple(words)} if words else {}
-    dataset = SpeechCommands(data_dirs, **kwargs)
-    n = feature_config.clip_samples
-    train_clips = _limit(dataset.split("training", n, feature_config.sample_rate), config.limit_per_class, config.seed)
-    val_clips = dataset.split("validation", n, feature_config.sample_rate)
-    if not train_clips or not val_clips:
-        raise KwsError(f"{data_dirs}: needs clips in both the training and the validation split to train")
-    index = {label: i for i, label in enumerate(dataset.labels)}
-    return Prepared(
-        dataset, dataset.labels, train_clips, val_clips,
-        clip_audio(dataset, train_clips, feature_config, cache_dir),
-        np.array([index[c.label] for c in train_clips]),
-        clip_features(dataset, val_clips, feature_config, cache_dir),
-        np.array([index[c.label] for c in val_clips]),
-    )
 
 
 REAL_SHARE = 0.5  # in a class with both, recorded clips carry at least this share of its weight
@@ -130,14 +83,6 @@ def hard_negative_weights(weights: np.ndarray, labels: np.ndarray, probs: np.nda
     return out
 
 
-def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
-    rng = np.random.default_rng([seed, epoch])
-    silence = np.array([c.label == SILENCE for c in prep.train_clips])
-    noises = prep.dataset.noises(feature_config.sample_rate)
-    audio = augment(prep.train_audio, silence, noises, rng, augment_config, feature_config.sample_rate)
-    return batched_mfcc(audio, feature_config)
-
-
 def softened(probs: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities at a higher temperature: softmax(log(p) / T), which shows which wrong classes are close."""
     soft = np.power(np.maximum(probs, 1e-12), 1.0 / temperature)
@@ -168,10 +113,8 @@ def distillation_loss(n_classes: int, config: TrainConfig):
 
 def _load_teacher(run_dir, labels, feature_config):
     """The best model of the training run `run_dir`, checked to share the student's labels and features."""
-    from .export import load_run
-
-    state, teacher = load_run(run_dir)
-    if state["labels"] != list(labels) or state["features"] != feature_config.to_dict():
+    theirs, teacher = load_run(run_dir)
+    if theirs.labels != tuple(labels) or theirs.features != feature_config:
         raise KwsError(f"{run_dir}: the teacher was trained with other labels or features than this run; "
                        f"train the teacher on the same data with the same settings")
     return teacher
@@ -202,23 +145,19 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     import tensorflow as tf
 
     out = Path(out_dir)
-    state_path = out / "state.json"
-    state = json.loads(state_path.read_text()) if resume and state_path.is_file() else None
-    if resume and state is None:
-        raise KwsError(f"{out}: nothing to resume (no state.json); start without --resume")
+    state = read_state(out) if resume else None
     if state is not None:
-        feature_config = FeatureConfig.from_dict(state["features"])
-        model_config = ModelConfig.from_dict(state["model"])
-        config = TrainConfig(**state["train"])
-        augment_config = AugmentConfig(**state["augment"])
-        words = state["labels"][2:]
-        teacher = state.get("teacher")
+        settings = RunSettings.from_state(state)
+        feature_config, model_config, augment_config = settings.features, settings.model, settings.augment
+        config = TrainConfig(**settings.train)
+        words = keywords(settings.labels)
+        teacher = settings.teacher
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
 
     data_dirs = as_roots(data_dirs)
-    prep = prepare(data_dirs, feature_config, config, words, cache_dir)
+    prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
@@ -235,15 +174,13 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
                   loss=loss, metrics=[metric])
     if state is None:
-        state = {"features": feature_config.to_dict(), "model": model_config.to_dict(), "train": config.to_dict(),
-                 "augment": dataclasses.asdict(augment_config), "labels": list(prep.labels),
-                 "data": data_dirs, "teacher": str(teacher) if teacher else None,
-                 "n_train": len(prep.train_clips), "n_val": len(prep.val_clips),
-                 "epoch": -1, "best_accuracy": 0.0, "history": []}
+        settings = RunSettings(feature_config, model_config, augment_config, config.to_dict(), prep.labels,
+                               data_dirs, str(teacher) if teacher else None)
+        state = new_state(settings, len(prep.train_clips), len(prep.val_clips))
         if init is not None:
             print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
     else:
-        model.load_weights(out / "last.weights.h5")
+        model.load_weights(out / LAST)
     print(f"training on {len(prep.train_clips)} clips, validating on {len(prep.val_clips)}, "
           f"{model.count_params()} parameters, {config.epochs} epochs", flush=True)
 
@@ -273,15 +210,13 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
             fit = model.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
                             sample_weight=epoch_weights, validation_data=(x_val, y_val), shuffle=True)
             val_acc = float(fit.history["val_accuracy"][-1])
-            model.save_weights(out / "last.weights.h5")
+            model.save_weights(out / LAST)
             if val_acc > state["best_accuracy"]:
                 state["best_accuracy"] = val_acc
-                model.save_weights(out / "best.weights.h5")
+                model.save_weights(out / BEST)
             state["epoch"] = epoch
             state["history"].append({k: float(v[-1]) for k, v in fit.history.items()})
-            tmp = state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state, indent=1))
-            os.replace(tmp, state_path)
-    model.load_weights(out / "best.weights.h5")
+            write_state(out, state)
+    model.load_weights(out / BEST)
     print(f"best validation accuracy (float, clean): {state['best_accuracy']:.4f}", flush=True)
     return model, prep, state

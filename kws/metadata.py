@@ -10,8 +10,8 @@ from pathlib import Path
 import flatbuffers
 from ai_edge_litert import schema_py_generated as schema
 
-from ..errors import KwsError
-from ..features import FeatureConfig
+from .errors import KwsError
+from .features import FeatureConfig
 
 KEY = b"kws"
 
@@ -64,7 +64,7 @@ def check_features(metadata: dict, config: FeatureConfig, path="model") -> None:
 
 def check_metadata(metadata: dict, path="model") -> None:
     """Refuse metadata without the keys kws reads, or with detection settings that are not numbers."""
-    from ..detector import DetectorSettings
+    from .detector import DetectorSettings
 
     for key in ("features", "labels"):
         if key not in metadata:

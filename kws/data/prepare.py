@@ -1,0 +1,73 @@
+"""The data training and quantization share: a data set's training clips as audio (to augment each epoch afresh),
+its validation clips as clean features, and one epoch's augmented features."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..errors import KwsError
+from ..features import FeatureConfig
+from ..labels import SILENCE
+from .augment import augment
+from .cache import batched_mfcc, clip_audio, clip_features
+from .speech_commands import SpeechCommands
+
+
+def _limit(clips, limit, seed):
+    if limit is None:
+        return clips
+    rng = np.random.default_rng(seed)
+    by_label = {}
+    for c in clips:
+        by_label.setdefault(c.label, []).append(c)
+    kept = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        kept += [group[i] for i in sorted(rng.permutation(len(group))[:limit])]
+    return kept
+
+
+@dataclasses.dataclass
+class Prepared:
+    """What training and quantization need: the data set, labels, and the clean features."""
+
+    dataset: SpeechCommands
+    labels: tuple[str, ...]
+    train_clips: list
+    val_clips: list
+    train_audio: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None, limit_per_class=None,
+            seed: int = 0) -> Prepared:
+    """The data set of `data_dirs` (with `words` as its keywords), its training clips (at most `limit_per_class`
+    each, picked with `seed`) as audio and its validation clips as clean features."""
+    kwargs = {"words": tuple(words)} if words else {}
+    dataset = SpeechCommands(data_dirs, **kwargs)
+    n = feature_config.clip_samples
+    train_clips = _limit(dataset.split("training", n, feature_config.sample_rate), limit_per_class, seed)
+    val_clips = dataset.split("validation", n, feature_config.sample_rate)
+    if not train_clips or not val_clips:
+        raise KwsError(f"{data_dirs}: needs clips in both the training and the validation split to train")
+    index = {label: i for i, label in enumerate(dataset.labels)}
+    return Prepared(
+        dataset, dataset.labels, train_clips, val_clips,
+        clip_audio(dataset, train_clips, feature_config, cache_dir),
+        np.array([index[c.label] for c in train_clips]),
+        clip_features(dataset, val_clips, feature_config, cache_dir),
+        np.array([index[c.label] for c in val_clips]),
+    )
+
+
+def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
+    """One epoch's training features: the clips augmented afresh (seeded by `seed` and `epoch`)."""
+    rng = np.random.default_rng([seed, epoch])
+    silence = np.array([c.label == SILENCE for c in prep.train_clips])
+    noises = prep.dataset.noises(feature_config.sample_rate)
+    audio = augment(prep.train_audio, silence, noises, rng, augment_config, feature_config.sample_rate)
+    return batched_mfcc(audio, feature_config)

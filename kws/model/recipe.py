@@ -1,0 +1,40 @@
+"""What `kws train` does, for the 12 classes or for your own wake words: the settings each starts from, training,
+then quantization with tuned detection defaults. The CLI and benchmarks/custom_word.py both run it."""
+
+from __future__ import annotations
+
+from ..errors import KwsError
+from ..paths import DEFAULT_DATA, DEFAULT_INIT, TRAINING_DATA
+from .dscnn import ModelConfig
+from .quantize import quantize_run
+from .train import TrainConfig, train
+
+WAKE_WORD_POLICY = {  # a wake word starts from the shipped model, so it needs fewer epochs
+    "epochs": 20,
+    "hard_negatives": 4.0,  # the other words it mistakes for yours weigh up to 5x
+    "balance_words": False,  # no equal share of _unknown_'s weight for each other word
+}
+
+
+def train_config(wake_words: bool = False, **options) -> TrainConfig:
+    """TrainConfig's defaults, or for wake words WAKE_WORD_POLICY's, overridden by the `options` that are not None."""
+    return TrainConfig(**{**(WAKE_WORD_POLICY if wake_words else {}),
+                          **{k: v for k, v in options.items() if v is not None}})
+
+
+def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
+                       model_config=ModelConfig(), resume=False, cache_dir=None, teacher=None,
+                       tune_minutes: float = 30.0) -> dict:
+    """Train a run in `out` and quantize it to OUT/model.tflite; returns the model's metadata. The 12 classes train
+    on `data` (default TRAINING_DATA); `wake_words` on their clips in `data` with the other words and noise of
+    `negatives` (default DEFAULT_DATA), starting from `init`'s weights (None: from scratch)."""
+    if wake_words:
+        if not data:
+            raise KwsError("--wake-word needs --data DIR, the folder holding DIR/WORD/ clips (made by `kws record`, "
+                           "`kws data import` or `kws synth`)")
+        data, words = list(data) + list(negatives or [DEFAULT_DATA]), tuple(wake_words)
+    else:
+        data, words, init = data or TRAINING_DATA, None, None
+    train(data, out, model_config=model_config, config=config or train_config(bool(wake_words)), words=words,
+          resume=resume, cache_dir=cache_dir, init=init, teacher=teacher)
+    return quantize_run(out, f"{out}/model.tflite", None, cache_dir, tune_minutes)

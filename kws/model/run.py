@@ -1,0 +1,71 @@
+"""A training run folder, read and written here only: state.json (the run's settings, labels, data and history,
+replaced atomically after each epoch) and the weights of the best and the last epoch."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from ..data.augment import AugmentConfig
+from ..errors import KwsError
+from ..features import FeatureConfig
+from .dscnn import ModelConfig, build_dscnn
+
+STATE, BEST, LAST = "state.json", "best.weights.h5", "last.weights.h5"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """What a run was made with, as its state.json records it (`train`: the fields of TrainConfig)."""
+
+    features: FeatureConfig
+    model: ModelConfig
+    augment: AugmentConfig
+    train: dict
+    labels: tuple[str, ...]
+    data: list
+    teacher: str | None
+
+    @classmethod
+    def from_state(cls, state: dict) -> RunSettings:
+        return cls(FeatureConfig.from_dict(state["features"]), ModelConfig.from_dict(state["model"]),
+                   AugmentConfig(**state["augment"]), state["train"], tuple(state["labels"]), state["data"],
+                   state.get("teacher"))
+
+
+def new_state(settings: RunSettings, n_train: int, n_val: int) -> dict:
+    """The state of a run before its first epoch."""
+    return {"features": settings.features.to_dict(), "model": settings.model.to_dict(), "train": settings.train,
+            "augment": dataclasses.asdict(settings.augment), "labels": list(settings.labels),
+            "data": settings.data, "teacher": settings.teacher,
+            "n_train": n_train, "n_val": n_val, "epoch": -1, "best_accuracy": 0.0, "history": []}
+
+
+def read_state(run_dir) -> dict:
+    """The state of a run to resume."""
+    path = Path(run_dir) / STATE
+    if not path.is_file():
+        raise KwsError(f"{run_dir}: nothing to resume (no {STATE}); start without --resume")
+    return json.loads(path.read_text())
+
+
+def write_state(run_dir, state: dict) -> None:
+    """Replace the run's state in one step: an interrupted write leaves the previous one."""
+    path = Path(run_dir) / STATE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, path)
+
+
+def load_run(run_dir) -> tuple[RunSettings, object]:
+    """The settings and the best-weights Keras model of a training run folder."""
+    run = Path(run_dir)
+    state_path, weights = run / STATE, run / BEST
+    if not state_path.is_file() or not weights.is_file():
+        raise KwsError(f"{run}: not a finished training run (needs {STATE} and {BEST}); run `kws train --out {run}` first")
+    settings = RunSettings.from_state(json.loads(state_path.read_text()))
+    model = build_dscnn((settings.features.n_frames, settings.features.n_mfcc), len(settings.labels), settings.model)
+    model.load_weights(weights)
+    return settings, model
