@@ -1,0 +1,75 @@
+// The emulated board's main: the sketch's setup(), then the PDM interrupt and loop() in turn until the audio ends.
+// The interrupt comes between loop() calls, so the ring never overruns and a run is deterministic. Every
+// inference's int8 input and output tensors go to kws_tensors.bin (a wrapper around MicroInterpreter::Invoke,
+// linked with --wrap), and the run ends with a line of counts for the instruction budget.
+#include <stdio.h>
+
+#include "Arduino.h"
+#include "board.h"
+#include "tensorflow/lite/micro/micro_interpreter.h"
+
+namespace {
+
+// CMSDK APB timer 0 of the MPS2 board, a 32-bit down counter at 25 MHz.
+volatile uint32_t* const kTimerCtrl = reinterpret_cast<volatile uint32_t*>(0x40000000);
+volatile uint32_t* const kTimerValue = reinterpret_cast<volatile uint32_t*>(0x40000004);
+volatile uint32_t* const kTimerReload = reinterpret_cast<volatile uint32_t*>(0x40000008);
+
+FILE* tensors = nullptr;
+uint32_t inferences = 0;
+uint64_t invoke_ticks = 0;
+uint64_t record_ticks = 0;  // the harness's own time in loop(), left out of the sketch's counts
+
+void print_count(const char* name, uint64_t n) {  // newlib-nano's printf has no %llu
+  printf(" %s %lu%09lu", name, static_cast<unsigned long>(n / 1000000000u), static_cast<unsigned long>(n % 1000000000u));
+}
+
+}  // namespace
+
+uint32_t board_ticks() { return 0xffffffffu - *kTimerValue; }
+
+extern "C" TfLiteStatus __real__ZN6tflite16MicroInterpreter6InvokeEv(tflite::MicroInterpreter* interpreter);
+
+extern "C" TfLiteStatus __wrap__ZN6tflite16MicroInterpreter6InvokeEv(tflite::MicroInterpreter* interpreter) {
+  const uint32_t start = board_ticks();
+  const TfLiteStatus status = __real__ZN6tflite16MicroInterpreter6InvokeEv(interpreter);
+  const uint32_t invoked = board_ticks();
+  invoke_ticks += invoked - start;
+  ++inferences;
+  const TfLiteTensor* in = interpreter->input(0);
+  const TfLiteTensor* out = interpreter->output(0);
+  fwrite(in->data.int8, 1, in->bytes, tensors);
+  fwrite(out->data.int8, 1, out->bytes, tensors);
+  record_ticks += board_ticks() - invoked;
+  return status;
+}
+
+int main() {
+  *kTimerReload = 0xffffffffu;
+  *kTimerValue = 0xffffffffu;
+  *kTimerCtrl = 1;  // enable, no interrupt
+  tensors = fopen("kws_tensors.bin", "wb");
+  if (tensors == nullptr) {
+    printf("qemu: cannot write kws_tensors.bin\n");
+    return 1;
+  }
+  setup();
+  uint64_t loop_ticks = 0;
+  bool more = true;
+  while (more) {
+    more = pdm_raise_interrupt();
+    const uint32_t start = board_ticks();
+    loop();
+    loop_ticks += board_ticks() - start;
+  }
+  fclose(tensors);
+  printf("qemu:");
+  print_count("samples", pdm_samples());
+  print_count("inferences", inferences);
+  print_count("loop_ticks", loop_ticks);
+  print_count("invoke_ticks", invoke_ticks);
+  print_count("record_ticks", record_ticks);
+  print_count("callback_ticks", pdm_callback_ticks());
+  printf("\n");
+  return 0;
+}
