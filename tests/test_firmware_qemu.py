@@ -1,7 +1,8 @@
 """The sketch as the board runs it: the unmodified .ino cross-built against the vendored TensorFlow Lite Micro
 (CMSIS-NN kernels) for the Cortex-M4F and run under QEMU with real audio through its PDM callback, compared with
-LiteRT's builtin kernels, the TFLM Python interpreter and the host Detector. A representative part of what
-benchmarks/firmware_size.py runs in full (all validation clips, a 10-minute stream)."""
+LiteRT's builtin kernels, the TFLM Python interpreter and the host Detector. The build fails on any warning in
+the sketch or the stand-ins (-Werror). A representative part of what benchmarks/firmware_size.py runs in full
+(all validation clips, a 10-minute stream)."""
 
 from concurrent.futures import ThreadPoolExecutor
 

@@ -1,7 +1,7 @@
 // The emulated board's main: the sketch's setup(), then the PDM interrupt and loop() in turn until the audio ends.
 // The interrupt comes between loop() calls, so the ring never overruns and a run is deterministic. Every
 // inference's int8 input and output tensors go to kws_tensors.bin (a wrapper around MicroInterpreter::Invoke,
-// linked with --wrap), and the run ends with a line of counts for the instruction budget.
+// linked with --wrap), and the run ends with a line of counts: instructions (emulated time) and the stack's depth.
 #include <stdio.h>
 
 #include "Arduino.h"
@@ -15,6 +15,11 @@ volatile uint32_t* const kTimerCtrl = reinterpret_cast<volatile uint32_t*>(0x400
 volatile uint32_t* const kTimerValue = reinterpret_cast<volatile uint32_t*>(0x40000004);
 volatile uint32_t* const kTimerReload = reinterpret_cast<volatile uint32_t*>(0x40000008);
 
+// The stack's deepest use: the 64 KB below its top are painted at start and checked at the end.
+extern "C" uint32_t __stack_top;
+constexpr uint32_t kPaint = 0x5354434bu;
+constexpr int kPaintedWords = 16 * 1024;
+
 FILE* tensors = nullptr;
 uint32_t inferences = 0;
 uint64_t invoke_ticks = 0;
@@ -22,6 +27,18 @@ uint64_t record_ticks = 0;  // the harness's own time in loop(), left out of the
 
 void print_count(const char* name, uint64_t n) {  // newlib-nano's printf has no %llu
   printf(" %s %lu%09lu", name, static_cast<unsigned long>(n / 1000000000u), static_cast<unsigned long>(n % 1000000000u));
+}
+
+void paint_stack() {
+  uint32_t* sp;
+  __asm volatile("mov %0, sp" : "=r"(sp));
+  for (uint32_t* p = &__stack_top - kPaintedWords; p < sp - 16; ++p) *p = kPaint;
+}
+
+uint32_t stack_used() {
+  const uint32_t* p = &__stack_top - kPaintedWords;
+  while (*p == kPaint) ++p;
+  return static_cast<uint32_t>(&__stack_top - p) * 4;
 }
 
 }  // namespace
@@ -46,6 +63,7 @@ extern "C" TfLiteStatus __wrap__ZN6tflite16MicroInterpreter6InvokeEv(tflite::Mic
 }
 
 int main() {
+  paint_stack();
   *kTimerReload = 0xffffffffu;
   *kTimerValue = 0xffffffffu;
   *kTimerCtrl = 1;  // enable, no interrupt
@@ -71,6 +89,7 @@ int main() {
   print_count("invoke_ticks", invoke_ticks);
   print_count("record_ticks", record_ticks);
   print_count("callback_ticks", pdm_callback_ticks());
+  print_count("stack_bytes", stack_used());
   printf("\n");
   return 0;
 }
