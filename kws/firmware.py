@@ -22,7 +22,8 @@ from .model.metadata import load_model_file
 
 # The sketch's portable C++ (no Arduino or TFLM includes), which the tests also build for the host; kept to C++14.
 PORTABLE_SOURCES = ("kws_frontend.cpp", "kws_detector.cpp", "kws_tables.cpp", "kws_model_data.cpp")
-ARM_HINT = "arm-none-eabi-g++ not found; apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+ARM_HINT = ("arm-none-eabi-g++ not found; apt-get install make gcc-arm-none-eabi libnewlib-arm-none-eabi "
+            "libstdc++-arm-none-eabi-newlib")
 
 # The arena is measured with the TFLM Python interpreter, on the 64-bit host: the board's 32-bit build (CMSIS-NN
 # kernels, scratch buffers included) uses less, 13,188 against 13,824 bytes for the shipped model, as the sketch

@@ -31,7 +31,7 @@ def runs(image, data_dir, shipped_model, tmp_path_factory):
     microphone (55 s of audio), and a one-minute stream of clips over noise. {"clips": (run, features, indices of
     the inferences that saw exactly a clip), "stream": (run, pcm)}."""
     config = shipped_model.config
-    dataset = SpeechCommands(data_dir)
+    dataset = SpeechCommands(data_dir, words=shipped_model.labels[2:])
     clips = dataset.split("validation", config.clip_samples, config.sample_rate)[::40]
     cache = tmp_path_factory.mktemp("cache")
     features = clip_features(dataset, clips, config, cache_dir=cache, progress=False)
@@ -79,14 +79,22 @@ def test_emulated_int8_outputs_match_litert_and_tflm(runs, shipped_model):
 
 
 def test_emulated_detections_equal_the_host_detectors(runs, shipped_model):
+    """The host Detector on TFLM computes the board's model outputs; on LiteRT a 1-step difference can move a
+    detection by one stride when the smoothed score sits on the threshold (once in 117 on the 10-minute stream of
+    benchmarks/firmware_size.py)."""
     result, pcm = runs["stream"]
-    host = detect_audio(shipped_model, pcm / np.float32(32768))
     board = result.detections()
-    print(f"{len(board)} detections on {len(pcm) / 16000:.0f} s, {result.instructions_per_inference():,.0f} "
-          f"instructions per inference, {result.instructions_per_hop():,.0f} per hop")
+    hosts = {runtime: [(d.label, round(d.time_s, 2), d.score) for d in
+                       detect_audio(Model(shipped_model.path, runtime), pcm / np.float32(32768))]
+             for runtime in ("tflm", "litert")}
+    same = [(label, t) for label, t, _ in board] == [(label, t) for label, t, _ in hosts["litert"]]
+    print(f"{len(board)} detections on {len(pcm) / 16000:.0f} s, the host's on LiteRT {'equal' if same else 'differ'}; "
+          f"{result.instructions_per_inference():,.0f} instructions per inference, "
+          f"{result.instructions_per_hop():,.0f} per hop")
+    host = hosts["tflm"]
     assert len(host) >= 5 and "audio overrun" not in " ".join(result.serial)
-    assert [(label, t) for label, t, _ in board] == [(d.label, round(d.time_s, 2)) for d in host]
-    assert all(abs(score - d.score) <= 0.006 for (_, _, score), d in zip(board, host))
+    assert [(label, t) for label, t, _ in board] == [(label, t) for label, t, _ in host]
+    assert all(abs(a - b) <= 0.006 for (_, _, a), (_, _, b) in zip(board, host))  # printed with 2 decimals
 
 
 def test_the_reserved_arena_holds_the_boards_and_comes_from_the_measurement(runs, shipped_model):

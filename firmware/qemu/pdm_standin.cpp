@@ -16,8 +16,8 @@ volatile uint32_t* const kNvicIcer = reinterpret_cast<volatile uint32_t*>(0xE000
 volatile uint32_t* const kNvicIspr = reinterpret_cast<volatile uint32_t*>(0xE000E200);
 
 FILE* audio = nullptr;
-bool ended = false;
-uint32_t samples = 0;
+volatile bool ended = false;  // shared with the interrupt
+volatile uint32_t samples = 0;
 uint64_t callback_ticks = 0;
 
 void mask(bool masked) {
