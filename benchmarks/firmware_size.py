@@ -1,141 +1,124 @@
-"""Flash and RAM the sketch's own code and data take on the Nano 33 BLE Sense (nRF52840: 1 MB flash, 256 KB RAM).
+"""Flash, RAM and instructions of the Arduino sketch as the Nano 33 BLE Sense runs it (nRF52840: Cortex-M4F at
+64 MHz, 1 MB flash, 256 KB RAM), measured on the emulated image.
 
-    python benchmarks/firmware_size.py [--data ../shared/data/speech_commands]
+    python benchmarks/firmware_size.py [--data ../shared/data/speech_commands] [--minutes 10]
 
-Cross-compiles the portable C++ of firmware/kws_nano33 for the Cortex-M4F (arm-none-eabi-g++ -Os, the flags the
-tests use), reads the section sizes with arm-none-eabi-size, adds the RAM the sketch reserves (tensor arena,
-microphone ring), and links the code with newlib-nano to count the C library functions it pulls in. The TFLM
-library, the Arduino mbed core and the PDM library cannot be built here and are not included.
-With --data, also compares TFLite Micro's int8 outputs with LiteRT's on all validation clips."""
+Builds the unmodified sketch with the vendored TensorFlow Lite Micro (CMSIS-NN kernels) for the Cortex-M4F
+(make -C firmware/qemu), sizes the linked image from its link map, and runs it under qemu-system-arm -M mps2-an386
+-icount shift=0 twice, side by side: on every validation clip played back to back through the PDM callback, and on
+a stream of clips over noise. Reports the int8 outputs against LiteRT's builtin kernels and the TFLM Python
+interpreter, the detections against the host Detector (on TFLM, as the board, and on LiteRT), the tensor arena
+used, and the instructions per inference and per 20 ms front-end hop. QEMU counts instructions, not cycles: on the
+board an instruction takes one cycle or more (loads, branches, flash wait states), so instructions / 64 MHz is a
+lower bound on the time."""
 
 import argparse
-import shutil
 import subprocess
-import sys
-import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from kws import DEFAULT_MODEL
-from kws.firmware import ARENA_MARGIN, ARM_HINT, CORTEX_M4_FLAGS, PORTABLE_SOURCES, arena_size, measure_arena
+from kws.data.cache import clip_audio, clip_features
+from kws.data.speech_commands import SpeechCommands
+from kws.detector import DetectorSettings, detect_audio
+from kws.firmware_qemu import ELF, build, clip_stream, image_sizes, run
+from kws.runtime import Model
+from kws.stream_eval import build_stream
 
-SKETCH = Path(__file__).resolve().parent.parent / "firmware" / "kws_nano33"
-FLASH, RAM = 1024 * 1024, 256 * 1024
-# A stand-in for the sketch's loop(): the detector and the ring as globals, fed from the ring, the model stubbed.
-SIZE_MAIN = """#include "kws_detector.h"
-#include "kws_model_data.h"
-#include "kws_ring.h"
-static bool stub(const int8_t*, int8_t* out, void*) { out[0] = kws::kModelData[0]; return true; }
-kws::Detector g_detector(stub, nullptr);
-kws::SampleRing g_ring;
-int main() {
-  int16_t s;
-  kws::Detection d;
-  int fired = 0;
-  while (g_ring.read(&s)) fired += g_detector.push(s, &d);
-  return fired;
-}
-"""
+REPO = Path(__file__).resolve().parent.parent
+FLASH, RAM, CLOCK_HZ = 1024 * 1024, 256 * 1024, 64e6
+BOARD_ONLY = ("stand-ins", "PDM buffer")  # not what the board runs: the mbed core and the PDM driver are there
 
 
-def section_sizes(size_tool: str, path: Path) -> dict[str, int]:
-    """Bytes per section of an object or ELF, from `size -A`."""
-    lines = subprocess.run([size_tool, "-A", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
-    return {p[0]: int(p[1]) for p in map(str.split, lines) if len(p) == 3 and p[0].startswith(".")}
+def linked(elf: Path) -> tuple[int, int]:
+    """(flash, RAM) bytes of the linked image, from its section headers."""
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True, check=True).stdout
+    sections = {p[0]: int(p[1]) for p in map(str.split, out.splitlines()) if len(p) == 3 and p[0].startswith(".")}
+    flash = sections[".text"] + sections[".data"] + sections.get(".ARM.exidx", 0)
+    return flash, sections[".data"] + sections[".bss"]
 
 
-def sections(size_tool: str, path: Path) -> dict[str, int]:
-    """Bytes per section kind: text (code), rodata (constants), data, bss."""
-    out = dict.fromkeys(("text", "rodata", "data", "bss"), 0)
-    for name, size in section_sizes(size_tool, path).items():
-        kind = name[1:].split(".")[0]
-        if kind in out:
-            out[kind] += size
-    return out
-
-
-def tflm_vs_litert(data_dir: Path) -> None:
-    from kws.data.cache import clip_features
-    from kws.data.speech_commands import SpeechCommands
-    from kws.features import FeatureConfig
-    from kws.runtime import Model
-
-    config = FeatureConfig()
-    dataset = SpeechCommands(data_dir)
-    clips = dataset.split("validation", config.clip_samples, config.sample_rate)
-    features = clip_features(dataset, clips, config)
-    litert, tflm = Model(DEFAULT_MODEL, "litert"), Model(DEFAULT_MODEL, "tflm")
-    a = np.stack([litert.predict(f) for f in features])
-    b = np.stack([tflm.predict(f) for f in features])
-    steps = np.rint(np.abs(a - b) / litert.output_quant[0])
-    truth = np.array([litert.labels.index(c.label) for c in clips])
-    print(f"\nTFLite Micro vs LiteRT, {len(clips)} validation clips: outputs at most {steps.max():g} int8 steps apart, "
-          f"{(steps > 0).mean():.2%} of outputs differ, top-1 differs on {int((a.argmax(1) != b.argmax(1)).sum())} "
-          f"clips; accuracy {(a.argmax(1) == truth).mean():.4f} (LiteRT) / {(b.argmax(1) == truth).mean():.4f} (TFLM)")
+def timed(pcm, sizes):
+    start = time.perf_counter()
+    return run(pcm, *sizes), time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="Speech Commands folder: also compare TFLM with LiteRT on it")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "speech_commands",
+                        help="Speech Commands folder (default ../shared/data/speech_commands)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the stream (default 10)")
     args = parser.parse_args()
-    gxx, size_tool = shutil.which("arm-none-eabi-g++"), shutil.which("arm-none-eabi-size")
-    if gxx is None or size_tool is None:
-        sys.exit(ARM_HINT)
-    version = subprocess.run([gxx, "-dumpversion"], capture_output=True, text=True).stdout.strip()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        objects = {}
-        for source in PORTABLE_SOURCES:
-            objects[source] = tmp / f"{source}.o"
-            subprocess.run([gxx, *CORTEX_M4_FLAGS, "-c", str(SKETCH / source), "-o", str(objects[source])], check=True)
-        (tmp / "main.cpp").write_text(SIZE_MAIN)
-        main_obj = tmp / "main.o"
-        subprocess.run([gxx, *CORTEX_M4_FLAGS, f"-I{SKETCH}", "-c", str(tmp / "main.cpp"), "-o", str(main_obj)],
-                       check=True)
-        elf = tmp / "kws.elf"
-        subprocess.run([gxx, *CORTEX_M4_FLAGS, "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs",
-                        *map(str, objects.values()), str(main_obj), "-o", str(elf)], check=True)
-        sizes = {name: sections(size_tool, path) for name, path in objects.items()}
-        main_sections = section_sizes(size_tool, main_obj)
-        linked = sections(size_tool, elf)
+    start = time.perf_counter()
+    build()
+    build_s = time.perf_counter() - start
+    model, tflm = Model(), Model(runtime="tflm")
+    config = model.config
+    kb = lambda n: f"{n:>8,} B ({n / 1024:5.1f} KB)"  # noqa: E731
 
-    code = sum(s["text"] for s in sizes.values())
-    model = sizes["kws_model_data.cpp"]["rodata"]
-    tables = sizes["kws_tables.cpp"]["rodata"]
-    const = sum(s["rodata"] + s["data"] for s in sizes.values())
-    measured = measure_arena(DEFAULT_MODEL.read_bytes())
-    arena = arena_size(measured)
-    flash = code + const
-    detector, ring = main_sections[".bss.g_detector"], main_sections[".bss.g_ring"]
-    ram = detector + ring + arena
-    kb = lambda n: f"{n:>8,} B  ({n / 1024:6.1f} KB)"  # noqa: E731
+    sizes = image_sizes()
+    flash, ram = (sum(s[kind] for part, s in sizes.items() if part not in BOARD_ONLY) for kind in ("flash", "ram"))
+    total_flash, total_ram = linked(ELF)
+    print(f"Image: {ELF.relative_to(REPO)} (make -C firmware/qemu -j2: {build_s:.0f} s here, incremental)")
+    print("  part                  flash                       RAM (static)")
+    for part, s in sizes.items():
+        print(f"  {part:<20}{kb(s['flash'])}    {kb(s['ram'])}")
+    print(f"  sketch without the mbed core (all but the stand-ins and the PDM buffer): flash {kb(flash)} = "
+          f"{flash / FLASH:.1%} of 1 MB, RAM {kb(ram)} = {ram / RAM:.1%} of 256 KB")
+    print(f"  (parts from the link map, before the linker merges duplicate strings; the whole linked image is "
+          f"{total_flash:,} B flash, {total_ram:,} B RAM. The C/C++ runtime includes the stand-ins' stdio and "
+          "semihosting. Not included: the mbed OS core, USB serial, the PDM driver and its 1 KB of buffers.)")
 
-    print(f"firmware/kws_nano33, portable C++ cross-compiled with arm-none-eabi-g++ {version} -Os for the Cortex-M4F")
-    print("flash")
-    for source in PORTABLE_SOURCES[:2]:
-        print(f"  code {source:<24} {kb(sizes[source]['text'])}")
-    print(f"  code, all portable files       {kb(code)}")
-    print(f"  model ({DEFAULT_MODEL.name})         {kb(model)}")
-    print(f"  front-end tables + labels      {kb(tables)}")
-    print(f"  total                          {kb(flash)}  = {flash / FLASH:.1%} of 1 MB")
-    print("RAM")
-    print(f"  kws::Detector                  {kb(detector)}  (front end: frame, FFT buffers, twiddles; int8 "
-          "input window; posterior history)")
-    print(f"  kws::SampleRing                {kb(ring)}  (microphone ring, 512 ms)")
-    print(f"  tensor arena                   {kb(arena)}  ({measured:,} B measured by the TFLM Python interpreter "
-          f"+ {ARENA_MARGIN:.0%})")
-    print(f"  total                          {kb(ram)}  = {ram / RAM:.1%} of 256 KB")
-    print(f"linked with newlib-nano (adds cos/sin, log10f, rintf, startup): "
-          f"text {linked['text'] + linked['rodata']:,} B, data {linked['data']:,} B, bss {linked['bss']:,} B")
-    print("not included: the TensorFlow Lite Micro library (interpreter and the 5 kernels), the Arduino mbed core "
-          "(Mbed OS, USB serial), the PDM library, stack and heap; they cannot be built here.\nCited, not measured: "
-          "TensorFlow gives 16 KB for the TFLM core runtime on a Cortex-M3 "
-          "(https://www.tensorflow.org/lite/microcontrollers)")
-    if args.data:
-        tflm_vs_litert(args.data)
+    dataset = SpeechCommands(args.data, words=model.labels[2:])  # the clips `kws evaluate` scores
+    clips = dataset.split("validation", config.clip_samples, config.sample_rate)
+    features = clip_features(dataset, clips, config, progress=False)
+    clips_pcm, aligned = clip_stream(clip_audio(dataset, clips, config, progress=False), model)
+    audio, _ = build_stream(args.data, model.labels[2:], minutes=args.minutes, seed=4)
+    stream_pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
+    tensor_sizes = (config.n_frames * config.n_mfcc, len(model.labels))
+    with ThreadPoolExecutor(2) as pool:
+        (clips_run, clips_s), (stream_run, stream_s) = pool.map(lambda pcm: timed(pcm, tensor_sizes),
+                                                                (clips_pcm, stream_pcm))
 
+    used, reserved = clips_run.arena()
+    print(f"\nTensor arena: {used:,} B used on the 32-bit board (arena_used_bytes()), {reserved:,} B reserved "
+          f"(kws_config.h): {reserved - used:,} B spare. Stack: at most {clips_run.counts['stack_bytes']:,} B.")
+
+    per_inference, per_hop = stream_run.instructions_per_inference(), stream_run.instructions_per_hop()
+    stride = DetectorSettings.from_metadata(model.metadata).stride_frames(config.hop_ms)
+    per_stride = per_inference + stride * per_hop
+    budget_ms = stride * config.hop_ms
+    print(f"\nInstructions (QEMU -icount, on the {args.minutes:g}-minute stream): {per_inference:,.0f} per inference, "
+          f"{per_hop:,.0f} per {config.hop_ms:g} ms hop (PDM callback, ring, front end, detector); one inference "
+          f"and its {stride} hops: {per_stride:,.0f} = at least {per_stride / CLOCK_HZ * 1e3:.1f} ms at 64 MHz, "
+          f"against the {budget_ms:g} ms stride ({per_stride / CLOCK_HZ * 1e3 / budget_ms:.0%} of it; "
+          "instructions are a lower bound on cycles)")
+
+    outputs = clips_run.outputs
+    on_litert = np.stack([model.predict_int8(q) for q in clips_run.inputs])
+    on_tflm = np.stack([tflm.predict_int8(q) for q in clips_run.inputs])
+    steps = np.abs(on_litert.astype(int) - outputs)
+    python = np.stack([model.quantize_input(f).reshape(-1) for f in features])
+    truth = np.array([model.labels.index(c.label) for c in clips])
+    print(f"\nValidation clips: {len(clips)} clips, {len(outputs):,} inferences ({clips_s:.0f} s under QEMU). "
+          f"Board vs LiteRT: {np.count_nonzero(steps == 1):,} of {steps.size:,} outputs 1 step apart, "
+          f"{np.count_nonzero(steps > 1):,} more (at most {steps.max()}), top-1 differs on "
+          f"{np.count_nonzero(on_litert.argmax(1) != outputs.argmax(1))}; board vs TFLM Python: "
+          f"{np.count_nonzero(on_tflm != outputs)} outputs differ. The inferences that saw exactly a clip: "
+          f"{(clips_run.inputs[aligned] != python).mean():.4%} of their int8 inputs differ from the Python "
+          f"front end's; accuracy {(outputs[aligned].argmax(1) == truth).mean():.4f}")
+
+    board = [(label, t) for label, t, _ in stream_run.detections()]
+    print(f"\nStream: {len(stream_pcm) / config.sample_rate / 60:.1f} minutes ({stream_s:.0f} s under QEMU), "
+          f"{len(board)} detections on the board; the host Detector's:")
+    for runtime in (tflm, model):
+        host = [(d.label, round(d.time_s, 2)) for d in detect_audio(runtime, stream_pcm / np.float32(32768))]
+        same = sum(d in host for d in board)
+        print(f"  with {runtime.runtime:<6}: {len(host)}, {same} of them the board's (label and time)"
+              f"{', all equal' if board == host else ''}")
 
 if __name__ == "__main__":
     main()

@@ -20,14 +20,16 @@ from .features import FeatureConfig, tables
 from .labels import is_keyword
 from .metadata import load_model_file
 
-# The sketch's portable C++ (no Arduino or TFLM includes), and how the tests and benchmarks/firmware_size.py
-# cross-compile it for the Nano 33 BLE Sense's nRF52840 (Cortex-M4F); kept to C++14.
+# The sketch's portable C++ (no Arduino or TFLM includes), which the tests also build for the host; kept to C++14.
 PORTABLE_SOURCES = ("kws_frontend.cpp", "kws_detector.cpp", "kws_tables.cpp", "kws_model_data.cpp")
-CORTEX_M4_FLAGS = ("-std=gnu++14", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Os",
-                   "-ffunction-sections", "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-Wall", "-Wextra")
-ARM_HINT = "arm-none-eabi-g++ not found; apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+ARM_HINT = ("arm-none-eabi-g++ not found; apt-get install make gcc-arm-none-eabi libnewlib-arm-none-eabi "
+            "libstdc++-arm-none-eabi-newlib")
 
-ARENA_MARGIN = 0.25  # over the arena the TFLM Python interpreter measures: other kernels' scratch buffers (CMSIS-NN)
+# The arena is measured with the TFLM Python interpreter, on the 64-bit host: the board's 32-bit build (CMSIS-NN
+# kernels, scratch buffers included) uses less, 13,188 against 13,824 bytes for the shipped model, as the sketch
+# reports under QEMU (tests/test_firmware_qemu.py checks used <= reserved). The margin over the host figure covers
+# what neither measures: the Arduino library's TFLM version differs from the Python package's.
+ARENA_MARGIN = 0.05
 
 # TFLite builtin op -> tflite::MicroMutableOpResolver method
 RESOLVER_METHODS = {
@@ -184,7 +186,8 @@ constexpr float kInputScale = {_f(quant["input"][0])};
 constexpr int kInputZeroPoint = {int(quant["input"][1])};
 constexpr float kOutputScale = {_f(quant["output"][0])};
 constexpr int kOutputZeroPoint = {int(quant["output"][1])};
-// {measured} bytes measured by the TFLM Python interpreter, plus {ARENA_MARGIN:.0%}, rounded up to 1 KB
+// {measured} bytes measured by the TFLM Python interpreter (64-bit; the board needs less), plus {ARENA_MARGIN:.0%}, \
+rounded up to 1 KB
 constexpr int kTensorArenaSize = {arena_size(measured)};
 
 }}  // namespace kws

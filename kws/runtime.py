@@ -75,7 +75,12 @@ class Model:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probabilities for one window of features (n_frames, n_mfcc)."""
-        q = self.quantize_input(features)
+        scale, zero = self.output_quant[:2]
+        return (self.predict_int8(self.quantize_input(features)).astype(np.float32) - zero) * scale
+
+    def predict_int8(self, q: np.ndarray) -> np.ndarray:
+        """The int8 outputs (n_labels,) for one window of int8 model inputs (quantized features)."""
+        q = np.asarray(q, np.int8).reshape(self.input_shape)
         if self.runtime == "litert":
             self._interp.set_tensor(self._in_index, q)
             self._interp.invoke()
@@ -84,5 +89,4 @@ class Model:
             self._interp.set_input(q, 0)
             self._interp.invoke()
             raw = self._interp.get_output(0)
-        scale, zero = self.output_quant[:2]
-        return (raw.reshape(-1).astype(np.float32) - zero) * scale
+        return raw.reshape(-1)

@@ -1,9 +1,9 @@
 """The Arduino sketch, checked on the host: its generated files are a fresh export of the shipped model, its
-portable C++ computes what kws/features.py and kws/detector.py compute, it cross-compiles for the Cortex-M4F
-without warnings, and TFLite Micro's int8 outputs agree with LiteRT's."""
+portable C++ computes what kws/features.py and kws/detector.py compute, and TFLite Micro's int8 outputs agree
+with LiteRT's. The build for the Cortex-M4F, which fails on any warning in the sketch, is tested in
+test_firmware_qemu.py."""
 
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -17,8 +17,7 @@ from kws.data.cache import clip_features
 from kws.data.speech_commands import SpeechCommands
 from kws.detector import Detector
 from kws.features import FeatureConfig, mfcc, tables
-from kws.firmware import (ARENA_MARGIN, ARM_HINT, CORTEX_M4_FLAGS, PORTABLE_SOURCES, export_firmware, measure_arena,
-                          model_ops, sparse_mel)
+from kws.firmware import ARENA_MARGIN, PORTABLE_SOURCES, export_firmware, measure_arena, model_ops, sparse_mel
 from kws.runtime import Model
 
 SKETCH = REPO / "firmware" / "kws_nano33"
@@ -179,8 +178,8 @@ def test_cpp_detector_makes_the_python_detectors_decisions(kws_host, keyword_str
 
 
 def test_tflm_int8_outputs_match_litert(data_dir, tmp_path):
-    """Every 10th validation clip; on all 2,202 (benchmarks/firmware_size.py --data) the outputs are at most 2 int8
-    steps apart, 0.5 % of them differ, and top-1 never does."""
+    """Every 10th validation clip. The emulated board computes this interpreter's outputs bit for bit
+    (tests/test_firmware_qemu.py; benchmarks/firmware_size.py on all validation clips)."""
     config = FeatureConfig()
     dataset = SpeechCommands(data_dir)
     clips = dataset.split("validation", config.clip_samples, config.sample_rate)[::10]
@@ -195,12 +194,3 @@ def test_tflm_int8_outputs_match_litert(data_dir, tmp_path):
     assert steps.max() <= 2
     assert disagree <= 0.01
 
-
-def test_portable_code_cross_compiles_for_cortex_m4_without_warnings(tmp_path):
-    compiler = shutil.which("arm-none-eabi-g++")
-    if compiler is None:
-        pytest.fail(ARM_HINT)
-    for source in PORTABLE_SOURCES + ("kws_ring.h",):
-        r = subprocess.run([compiler, *CORTEX_M4_FLAGS, "-c", "-x", "c++", str(SKETCH / source), "-o",
-                            str(tmp_path / f"{source}.o")], capture_output=True, text=True)
-        assert r.returncode == 0 and not r.stderr, f"{source}: {r.stderr}"

@@ -12,8 +12,8 @@ def layer(module: str) -> int:
     parts = module.split(".")
     if parts[1:2] in (["data"], ["model"]):
         return LAYERS.index(parts[1])
-    return LAYERS.index({"cli": "cli", "listen": "apps", "stream_eval": "apps", "firmware": "apps"}.get(
-        parts[1] if len(parts) > 1 else "", "core"))
+    apps = {"cli": "cli", "listen": "apps", "stream_eval": "apps", "firmware": "apps", "firmware_qemu": "apps"}
+    return LAYERS.index(apps.get(parts[1] if len(parts) > 1 else "", "core"))
 
 
 def imports() -> dict[str, set[str]]:

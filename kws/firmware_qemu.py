@@ -1,0 +1,135 @@
+"""The Arduino sketch as the board runs it, emulated: cross-built with the vendored TensorFlow Lite Micro
+(`make -C firmware/qemu`, see its Makefile) and run under `qemu-system-arm -M mps2-an386` (a Cortex-M4F) with 16-bit
+audio played through the PDM stand-in. A run gives the sketch's serial output, every inference's int8 tensors and
+instruction counts (QEMU's `-icount shift=0`: one instruction per emulated nanosecond); the link map gives the
+image's flash and RAM per part."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .detector import DetectorSettings
+from .errors import KwsError
+from .firmware import ARM_HINT
+
+REPO = Path(__file__).resolve().parent.parent
+QEMU_DIR = REPO / "firmware" / "qemu"
+BUILD = REPO / "build" / "qemu"
+ELF, MAP = BUILD / "kws_nano33.elf", BUILD / "kws_nano33.map"
+QEMU = ("qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting", "-icount", "shift=0")
+QEMU_HINT = "qemu-system-arm not found; apt-get install qemu-system-arm"
+INSTRUCTIONS_PER_TICK = 40  # the board's timer runs at 25 MHz, one instruction takes 1 ns (firmware/qemu/board.h)
+
+
+def build(jobs: int = 2) -> Path:
+    """Bring the image up to date (make: only what changed is rebuilt); returns the ELF."""
+    if shutil.which("arm-none-eabi-g++") is None:
+        raise KwsError(ARM_HINT)
+    r = subprocess.run(["make", "-C", str(QEMU_DIR), f"-j{jobs}", "--no-print-directory"], capture_output=True,
+                       text=True)
+    if r.returncode:
+        raise KwsError(f"the firmware build failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}")
+    return ELF
+
+
+@dataclass
+class Run:
+    """What one run of the image reported."""
+
+    serial: list[str]  # the sketch's serial output, line by line
+    inputs: np.ndarray  # (inferences, n_frames * n_mfcc) int8 model inputs
+    outputs: np.ndarray  # (inferences, n_labels) int8 model outputs
+    counts: dict[str, int]  # samples, inferences and emulated timer ticks (see firmware/qemu/main.cpp)
+
+    def arena(self) -> tuple[int, int]:
+        """(bytes of the tensor arena used, bytes reserved), as the sketch prints them."""
+        for line in self.serial:
+            found = re.fullmatch(r"kws: tensor arena (\d+) of (\d+) bytes used", line)
+            if found:
+                return int(found.group(1)), int(found.group(2))
+        raise KwsError("the sketch did not report its tensor arena")
+
+    def detections(self) -> list[tuple[str, float, float]]:
+        """(label, time s, score) of each detection the sketch printed ("label time s score x.xx")."""
+        found = (re.fullmatch(r"(\S+) (\d+\.\d\d) s score (\d\.\d\d)", line) for line in self.serial)
+        return [(m.group(1), float(m.group(2)), float(m.group(3))) for m in found if m]
+
+    def hops(self, window: int = 640, hop: int = 320) -> int:
+        """Front-end frames (20 ms hops) the audio made."""
+        return max(0, (self.counts["samples"] - window) // hop + 1)
+
+    def instructions_per_inference(self) -> float:
+        return self.counts["invoke_ticks"] * INSTRUCTIONS_PER_TICK / self.counts["inferences"]
+
+    def instructions_per_hop(self) -> float:
+        """The sketch's audio path without the model: the PDM callback, the ring, the front end and the detector."""
+        c = self.counts
+        ticks = c["loop_ticks"] - c["invoke_ticks"] - c["record_ticks"] + c["callback_ticks"]
+        return ticks * INSTRUCTIONS_PER_TICK / self.hops()
+
+
+def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = None) -> Run:
+    """Play 16-bit 16 kHz `pcm` to the built image; the tensors are split into inputs and outputs by their sizes."""
+    if shutil.which(QEMU[0]) is None:
+        raise KwsError(QEMU_HINT)
+    with tempfile.TemporaryDirectory() as tmp:
+        np.asarray(pcm, "<i2").tofile(Path(tmp) / "kws_audio.raw")
+        r = subprocess.run([*QEMU, "-kernel", str(ELF)], cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        tensors = np.fromfile(Path(tmp) / "kws_tensors.bin", np.int8).reshape(-1, n_inputs + n_labels)
+    lines = r.stdout.splitlines()
+    if r.returncode or not lines or not lines[-1].startswith("qemu:"):
+        raise KwsError(f"the emulated sketch failed (exit status {r.returncode}):\n{r.stdout[-2000:]}{r.stderr}")
+    words = lines[-1].split()[1:]
+    counts = {name: int(value) for name, value in zip(words[::2], words[1::2])}
+    return Run(lines[:-1], tensors[:, :n_inputs], tensors[:, n_inputs:], counts)
+
+
+def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
+    """16-bit samples that play clips (N, clip_samples, float) back to back after a few hops of silence, placed so
+    that one inference of the sketch's detector sees exactly each clip; and the indices of those inferences."""
+    config = model.config
+    stride = DetectorSettings.from_metadata(model.metadata).stride_frames(config.hop_ms)
+    per_clip, rest = divmod(audio.shape[1], config.hop_length)
+    if rest or per_clip % stride or config.window_length + (config.n_frames - 1) * config.hop_length != audio.shape[1]:
+        raise KwsError("clips must be a whole number of strides long and exactly one model window")
+    lead = -config.n_frames % stride  # hops of silence: a clip's last frame then completes a stride
+    first = -(-config.n_frames // stride) * stride  # frames seen at the first inference
+    frames = lead + config.n_frames + per_clip * np.arange(len(audio))  # frames seen when each clip is complete
+    pcm = np.concatenate([np.zeros(lead * config.hop_length), audio.reshape(-1)])
+    return np.round(pcm * 32768).clip(-32768, 32767).astype(np.int16), (frames - first) // stride
+
+
+# Parts of the image, by the path of the object file or library its sections came from.
+PARTS = (("sketch", "/kws/firmware/kws_nano33/"), ("TFLM and CMSIS-NN", "/vendor/Chirale_TensorFlowLite/"),
+         ("C/C++ runtime", ".a("), ("Arduino API", "/vendor/ArduinoCore-API/"),
+         ("PDM buffer", "/vendor/ArduinoCore-mbed/"), ("stand-ins", "/kws/firmware/qemu/"))
+
+
+LOADED = (".text", ".rodata", ".data", ".bss", "COMMON", ".isr_vector", ".init_array", ".fini_array", ".ARM.exidx")
+
+
+def image_sizes(map_path: Path = MAP) -> dict[str, dict[str, int]]:
+    """Flash (code, constants, initial data) and RAM (data, zeroed) bytes per part of the linked image, from the
+    linker's map."""
+    text = map_path.read_text()
+    text = text[text.index("Linker script and memory map") :]
+    sizes = {name: {"flash": 0, "ram": 0} for name, _ in PARTS}
+    # an input section: " .name [newline] 0xADDRESS 0xSIZE file", the name alone on its line when it is long
+    for section, size, source in re.findall(r"^ (\.\S+|COMMON)\s+0x[0-9a-f]+\s+0x([0-9a-f]+) (\S.*)$", text, re.M):
+        n = int(size, 16)
+        part = next((name for name, key in PARTS if key in source), None)
+        if part is None and n:
+            raise KwsError(f"{map_path}: cannot tell which part {source} belongs to")
+        if not n or not section.startswith(LOADED):
+            continue
+        data, bss = section.startswith(".data"), section.startswith(".bss") or section == "COMMON"
+        sizes[part]["flash"] += 0 if bss else n
+        sizes[part]["ram"] += n if data or bss else 0
+    return sizes
