@@ -12,6 +12,7 @@ from .features import SAMPLE_RATE
 
 BLOCK_S = 0.1  # audio per callback
 QUEUE_BLOCKS = 20  # blocks waiting for the reader at most: a device faster than real time waits for it
+FULL_WAIT_S = 1.0  # how long a block waits for room before it is dropped (a reader slowed by a busy machine)
 
 
 def load_sounddevice():
@@ -88,8 +89,8 @@ class Microphone:
         if status.input_overflow:
             self.overflows += 1
         try:
-            self._blocks.put(data[:, 0].copy(), timeout=BLOCK_S)
-        except queue.Full:  # the reader is behind by QUEUE_BLOCKS: drop, rather than pile up without end
+            self._blocks.put(data[:, 0].copy(), timeout=FULL_WAIT_S)
+        except queue.Full:  # the reader is behind by QUEUE_BLOCKS and more: drop, rather than pile up without end
             self.overflows += 1
 
     @property
