@@ -175,7 +175,7 @@ def _eval_stream(args) -> None:
     if args.save_stream:
         output_file(args.save_stream, "--save-stream", (".wav",))
     report = eval_stream(args.model, args.data or TRAINING_DATA, args.minutes, args.split, args.seed,
-                         args.noise_volume, args.threshold, args.save_stream, args.keyword_share)
+                         args.noise_volume, args.threshold, args.save_stream, args.keyword_share, args.stride_ms)
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     print(f"{report['minutes']:.1f} min stream ({args.split} speakers, {report['keyword_share']:.0%} keywords, noise "
@@ -183,7 +183,8 @@ def _eval_stream(args) -> None:
           f"({100 * r['hit_rate']:.1f} %), {r['substitutions']} substitutions, {r['false_accepts']} false accepts "
           f"({r['false_accepts_per_hour']:.2f} per hour), latency after the word ends median "
           f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s "
-          f"(threshold {report['settings']['threshold']:g})", file=text)
+          f"(threshold {report['settings']['threshold']:g}, an inference every {report['settings']['stride_ms']:g} ms)",
+          file=text)
     for fa in report["false_accepts"]:
         print(f"  false accept at {fa['time_s']:.2f} s: {fa['label']} ({fa['score']:.2f}) over {fa['over']}", file=text)
     if report["false_accepts"]:
@@ -415,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the clips that are keywords, the rest other words (default: the split's own share, "
                         "at least 0.25; 1 = keywords over background noise only)")
     _threshold_arg(p, "threshold to report (default: the model's)")
+    p.add_argument("--stride-ms", type=float, metavar="MS",
+                   help="run the model every MS of audio, a multiple of the 20 ms hop (default: the model's), e.g. "
+                        "to see what a slower board would cost")
     p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
     p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
     p.add_argument("--json", action="store_true", help="print the result, settings and sweep as JSON (summary to stderr)")

@@ -157,9 +157,13 @@ def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float
 
 
 def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, noise_volume=0.1,
-                threshold=None, save=None, keyword_share=None) -> dict:
+                threshold=None, save=None, keyword_share=None, stride_ms=None) -> dict:
     model = Model(model_path)
-    settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold)
+    hop_ms = model.config.hop_ms
+    if stride_ms is not None and (stride_ms < hop_ms or stride_ms % hop_ms):
+        raise KwsError(f"--stride-ms {stride_ms:g}: the model can only run every few {hop_ms:g} ms frames; "
+                       f"pick a multiple of {hop_ms:g}, e.g. {4 * hop_ms:g}")
+    settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold, stride_ms=stride_ms)
     rate = model.config.sample_rate
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, noise_volume, rate=rate,
                                  keyword_share=keyword_share)

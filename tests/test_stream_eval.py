@@ -57,6 +57,12 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
                  "--json"]) == 0
     only_keywords = json.loads(capsys.readouterr().out)
     assert only_keywords["keyword_share"] == 1.0 and only_keywords["result"]["keywords"] > len(truth) * 0.8
+    assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--stride-ms", "160",
+                 "--json"]) == 0
+    slower = json.loads(capsys.readouterr().out)
+    assert slower["settings"]["stride_ms"] == 160 and report["settings"]["stride_ms"] == 40
+    assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--stride-ms", "30"]) == 2
+    assert "pick a multiple of 20" in capsys.readouterr().err
 
 
 def test_smoothing_a_single_inference_trace_is_the_detectors_smoothing(shipped_model, data_dir):
