@@ -27,7 +27,7 @@ class Event:
     start_s: float  # where the 1 s clip starts in the stream
     end_s: float  # where its speech ends (last 10 ms above -20 dB of the clip's peak)
     clip: str
-    word: str | None = None  # the spoken word (an other word's own name, where `label` says `_unknown_`)
+    word: str  # the spoken word (an other word's own name, where `label` says `_unknown_`)
 
 
 def _speech_end(clip: np.ndarray, rate: int) -> float:

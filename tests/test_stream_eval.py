@@ -12,8 +12,8 @@ from kws.stream_eval import (Event, best_setting, build_stream, false_accepts, p
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
-    events = [Event("yes", 1.0, 1.6, "a"), Event("_unknown_", 4.0, 4.5, "b", "wow"), Event("no", 7.0, 7.5, "c"),
-              Event("go", 10.0, 10.4, "d")]
+    events = [Event("yes", 1.0, 1.6, "a", "yes"), Event("_unknown_", 4.0, 4.5, "b", "wow"),
+              Event("no", 7.0, 7.5, "c", "no"), Event("go", 10.0, 10.4, "d", "go")]
     detections = [Detection("yes", 1.8, 0.9),   # hit, 0.2 s after the word ends
                   Detection("yes", 2.4, 0.9),   # inside the window again: a repeat, counted as substitution
                   Detection("no", 4.6, 0.9),    # on another word: false accept

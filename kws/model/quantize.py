@@ -56,16 +56,16 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
     from ..runtime import Model
     from ..stream_eval import tune_detection
 
-    settings, model = load_run(run_dir)
-    data_dirs = as_roots(data_dir or settings.data)
-    feature_config, config = settings.features, settings.train
-    prep = prepare(data_dirs, feature_config, keywords(settings.labels), cache_dir, config["limit_per_class"],
+    run, model = load_run(run_dir)
+    data_dirs = as_roots(data_dir or run.data)
+    feature_config, config = run.features, run.train
+    prep = prepare(data_dirs, feature_config, keywords(run.labels), cache_dir, config["limit_per_class"],
                    config["seed"])
 
     rng = np.random.default_rng(config["seed"])
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
-    augmented = epoch_features(prep, 0, config["seed"], feature_config, settings.augment)
-    tflite = to_int8_tflite(model, augmented[pick], settings.model)
+    augmented = epoch_features(prep, 0, config["seed"], feature_config, run.augment)
+    tflite = to_int8_tflite(model, augmented[pick], run.model)
 
     float_pred = model.predict(prep.x_val[..., None], batch_size=256, verbose=0).argmax(axis=1)
     float_scores = scores(prep.labels, prep.y_val, float_pred)
@@ -73,10 +73,10 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         "format": 1,
         "features": feature_config.to_dict(),
         "labels": list(prep.labels),
-        "model": {"arch": "ds-cnn", **settings.model.to_dict(), "parameters": int(model.count_params())},
+        "model": {"arch": "ds-cnn", **run.model.to_dict(), "parameters": int(model.count_params())},
         "detection": dataclasses.asdict(DetectorSettings()),
         "training": {"data": [Path(d).name for d in data_dirs], "clips": len(prep.train_clips), "epochs": config["epochs"],
-                     "seed": config["seed"], "teacher": settings.teacher},
+                     "seed": config["seed"], "teacher": run.teacher},
     }
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
