@@ -238,7 +238,7 @@ def main():
                         help="model to start from, as `kws train --init` (default the shipped one; none: from scratch)")
     parser.add_argument("--confusable", default="", metavar="W1,W2",
                         help="words that sound like WORD, synthesized as extra negatives (--synth / 4 clips each)")
-    parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 20, as `kws train --wake-word`)")
+    parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 10, as `kws train --wake-word`)")
     parser.add_argument("--hard-negatives", type=float,
                         help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")

@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=str(DEFAULT_INIT),
                    help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
-    p.add_argument("--epochs", type=int, help="epochs (default 50; 20 with --wake-word)")
+    p.add_argument("--epochs", type=int, help="epochs (default 50; 10 with --wake-word)")
     p.add_argument("--batch-size", type=int, help="batch size (default 64)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     p.add_argument("--channels", type=int, help="DS-CNN width (default 32)")
