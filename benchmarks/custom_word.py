@@ -79,6 +79,7 @@ def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_ac
 
 
 def take_number(path: Path) -> int:
+    """A take's number: 12 in `seven/jackson_nohash_12.flac`."""
     return int(path.stem.split("_nohash_")[1])
 
 
@@ -105,9 +106,9 @@ def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: s
     validation = [c for c in SpeechCommands(data, words=(word,)).recorded if c.split == "validation"]
     theirs = [c.path for c in validation if c.label == word]
     people = len(validation) - len(theirs)
-    for p in files:
-        if which_set(p.name) == "validation":
-            theirs, people = (theirs + [p], people) if p.parent.name == word else (theirs, people + 1)
+    digits_validation = [p for p in files if which_set(p.name) == "validation"]
+    theirs += [p for p in digits_validation if p.parent.name == word]
+    people += sum(p.parent.name != word for p in digits_validation)
     listed = {f"{word}/{p.name}": p for p in takes[count:]}
     listed |= {f"{word}.others/{p.name}": p for p in theirs}
     for r in range(max(1, round(people / len(mine)))):  # the speaker's own words: half of the other words
@@ -122,8 +123,10 @@ def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: s
 def kind_of(word: str, speaker: str):
     """A false accept's kind in the one-speaker stream: same speaker, other people, their WORD, or noise."""
     def kind(fa: dict) -> str:
-        if fa["word"] in ("noise", f"{word}.others"):
-            return "noise" if fa["word"] == "noise" else "their_word"
+        if fa["word"] == "noise":
+            return "noise"
+        if fa["word"] == f"{word}.others":
+            return "their_word"
         return "same_speaker" if fa["over"].split("/")[-1].startswith(f"{speaker}_nohash_") else "other_people"
     return kind
 
