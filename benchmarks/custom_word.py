@@ -83,9 +83,10 @@ def take_number(path: Path) -> int:
     return int(path.stem.split("_nohash_")[1])
 
 
-def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: str, count: int):
-    """(training takes, held-out takes, FSDD without the speaker, the stream's own folder): views (symlinks) of the
-    digits (and of `data`'s validation clips of `word`) for the one-speaker protocol."""
+def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: str, count: int, own: int = 0):
+    """(training takes, held-out takes, the speaker's first `own` takes of each other digit, FSDD without the
+    speaker, the stream's own folder): views (symlinks) of the digits (and of `data`'s validation clips of `word`)
+    for the one-speaker protocol."""
     if not (digits / word).is_dir():
         raise SystemExit(f"{word!r} is not a digit of {digits}; pick one of "
                          f"{', '.join(sorted(p.name for p in digits.iterdir() if p.is_dir()))}")
@@ -103,6 +104,7 @@ def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: s
             link_files(others / p.parent.name, [p])
     stream = out / "stream"  # every clip here is listed as validation, whatever the hash rule says
     mine = [p for p in files if p.name.startswith(f"{speaker}_nohash_") and p.parent.name != word]
+    own_takes, mine = [p for p in mine if take_number(p) < own], [p for p in mine if take_number(p) >= own]
     validation = [c for c in SpeechCommands(data, words=(word,)).recorded if c.split == "validation"]
     theirs = [c.path for c in validation if c.label == word]
     people = len(validation) - len(theirs)
@@ -117,7 +119,7 @@ def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: s
         (stream / name).parent.mkdir(parents=True, exist_ok=True)
         (stream / name).symlink_to(p.resolve())
     (stream / "validation_list.txt").write_text("".join(f"{name}\n" for name in listed))
-    return takes[:count], takes[count:], others, stream
+    return takes[:count], takes[count:], own_takes, others, stream
 
 
 def kind_of(word: str, speaker: str):
@@ -135,10 +137,13 @@ def one_speaker(args, out: Path) -> dict:
     """Train and score one run of the one-speaker protocol; returns its summary."""
     count = 40 if args.real_train is None else args.real_train
     start = time.perf_counter()
-    train_real, test_real, others, stream = one_speaker_views(out, args.data, args.digits, args.word, args.speaker, count)
+    train_real, test_real, own, others, stream = one_speaker_views(out, args.data, args.digits, args.word,
+                                                                   args.speaker, count, args.own_negatives)
     mine = out / "mine"
     synthesize(args.word, mine, args.synth, seed=0)
     link_files(mine / args.word, train_real)
+    for p in own:  # the user's own other words, recorded beside the wake word
+        link_files(mine / p.parent.name, [p])
     negatives = [args.data, others]
     config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives)
     meta = train_and_quantize([mine], out / "run", wake_words=(args.word,), negatives=negatives, config=config,
@@ -155,7 +160,7 @@ def one_speaker(args, out: Path) -> dict:
     their_clips = report["other_words_by"].get("their_word", 0)
     summary = {
         "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
-        "real_held_out": len(test_real), "synthetic": args.synth, "init": args.init,
+        "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
         "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta["accuracy"]["int8"],
         "detection": meta["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
         "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
@@ -228,6 +233,9 @@ def main():
     parser.add_argument("--pairs", default="eight:jackson,two:theo,five:yweweler",
                         help="with --grid: WORD:SPEAKER pairs (default eight:jackson,two:theo,five:yweweler)")
     parser.add_argument("--counts", default="40,10", help="with --grid: takes trained on (default 40,10)")
+    parser.add_argument("--own-negatives", type=int, default=0, metavar="K",
+                        help="one-speaker: also train on the speaker's first K takes of each other digit, as a user "
+                             "who records a few of their other words (left out of the stream; default 0)")
     parser.add_argument("--data", default=DEFAULT_DATA, type=Path, help="the Speech Commands folder")
     parser.add_argument("--digits", default=DIGITS_DATA, type=Path, help="the Free Spoken Digit folder")
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")

@@ -23,7 +23,7 @@ def test_one_speaker_views(tmp_path):
         write_wav(data / "eight" / f"{speaker}_nohash_0.wav", tone(0.3))
         write_wav(data / "bed" / f"{speaker}_nohash_0.wav", tone(0.3))
 
-    train, held, others, stream = bench.one_speaker_views(tmp_path / "out", data, digits, "eight", "jackson", 10)
+    train, held, own, others, stream = bench.one_speaker_views(tmp_path / "out", data, digits, "eight", "jackson", 10, 2)
     assert [p.name for p in train] == [f"jackson_nohash_{t}.wav" for t in range(10)]  # by take number, 10 before 2
     assert [p.name for p in held] == ["jackson_nohash_10.wav", "jackson_nohash_11.wav"]
     assert not any(p.name.startswith("jackson") for p in others.rglob("*.wav"))  # not even the other digits
@@ -33,8 +33,9 @@ def test_one_speaker_views(tmp_path):
         if c.path is not None:
             by_word.setdefault(c.word, set()).add(c.path.name)
     assert by_word["eight"] == {p.name for p in held}  # the only positives: the speaker's held-out takes
+    assert [p.name for p in own] == ["jackson_nohash_0.wav", "jackson_nohash_1.wav"]  # "two": trained, not streamed
     own = {name for name in by_word["two"] if name.startswith("jackson")}  # repeated: half of the other words
-    assert {name.rsplit("r", 1)[0] for name in own} == {f"jackson_nohash_{t}" for t in range(12)}
+    assert {name.rsplit("r", 1)[0] for name in own} == {f"jackson_nohash_{t}" for t in range(2, 12)}
     assert by_word["two"] - own == {f"lucas_nohash_{t}.wav" for t in range(12)}
     assert by_word["eight.others"] == {f"lucas_nohash_{t}.wav" for t in range(12)} | {f"{s}_nohash_0.wav" for s in seen}
 
