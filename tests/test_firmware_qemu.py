@@ -66,10 +66,11 @@ def test_emulated_int8_outputs_match_litert_and_tflm(runs, shipped_model):
           f"differ ({np.count_nonzero(steps > 1)} by 2 steps), top-1 differs on "
           f"{np.count_nonzero(on_litert.argmax(1) != result.outputs.argmax(1))}; vs the TFLM Python interpreter: "
           f"{np.count_nonzero(on_tflm != result.outputs)} differ")
-    # The board computes what TFLM computes on the host, bit for bit; TFLM and LiteRT's builtin kernels round a
-    # few outputs differently (measured on every 20th clip: 181 of 42,012 outputs by 1 step, 6 by 2).
+    # The board computes what TFLM computes on the host, bit for bit; TFLM and LiteRT's builtin kernels round the
+    # dense layer's logits by up to 1 step differently and their softmaxes differ (benchmarks/firmware_size.py on
+    # every validation clip: 1,007 of 168,132 outputs 1 step apart, 67 by 2 or 3, all but 5 between clips).
     assert np.array_equal(on_tflm, result.outputs)
-    assert steps.max() <= 2 and np.count_nonzero(steps) <= 0.01 * steps.size
+    assert steps.max() <= 3 and np.count_nonzero(steps) <= 0.01 * steps.size
     # The inferences whose window is exactly a clip: the board's own front end made the Python features' int8
     # inputs, and its outputs agree with LiteRT on them.
     inputs = result.inputs[aligned]
