@@ -24,6 +24,7 @@ from kws.data.cache import clip_audio, clip_features
 from kws.data.speech_commands import SpeechCommands
 from kws.detector import DetectorSettings, detect_audio
 from kws.firmware_qemu import ELF, build, clip_stream, image_sizes, run
+from kws.paths import DEFAULT_DATA
 from kws.runtime import Model
 from kws.stream_eval import build_stream
 
@@ -47,8 +48,8 @@ def timed(pcm, sizes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "speech_commands",
-                        help="Speech Commands folder (default ../shared/data/speech_commands)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help=f"Speech Commands folder (default {DEFAULT_DATA})")
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the stream (default 10)")
     args = parser.parse_args()
 
@@ -107,7 +108,9 @@ def main():
           f"Board vs LiteRT: {np.count_nonzero(steps == 1):,} of {steps.size:,} outputs 1 step apart, "
           f"{np.count_nonzero(steps > 1):,} more (at most {steps.max()}), top-1 differs on "
           f"{np.count_nonzero(on_litert.argmax(1) != outputs.argmax(1))}; board vs TFLM Python: "
-          f"{np.count_nonzero(on_tflm != outputs)} outputs differ. The inferences that saw exactly a clip: "
+          f"{np.count_nonzero(on_tflm != outputs)} outputs differ. The {len(aligned):,} inferences that saw exactly "
+          f"a clip: vs LiteRT {np.count_nonzero(steps[aligned] == 1):,} outputs 1 step apart, "
+          f"{np.count_nonzero(steps[aligned] > 1):,} more (at most {steps[aligned].max()}); "
           f"{(clips_run.inputs[aligned] != python).mean():.4%} of their int8 inputs differ from the Python "
           f"front end's; accuracy {(outputs[aligned].argmax(1) == truth).mean():.4f}")
 

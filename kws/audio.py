@@ -13,15 +13,13 @@ from .errors import KwsError
 CONVERT_HINT = "convert it with e.g. `ffmpeg -i IN -ac 1 -ar 16000 OUT.wav`"
 
 
-def _chunks_after(f, pos: int, size: int) -> bool:
-    """Whether the bytes from `pos` to `size` are whole RIFF chunks (what may follow the data chunk)."""
+def _chunks(f, pos: int, size: int):
+    """(position, id, size) of each RIFF chunk header from `pos` to the file's end at `size`."""
     while pos + 8 <= size:
         f.seek(pos)
         chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-        if not all(32 <= c < 127 for c in chunk_id) or pos + 8 + chunk_size > size:
-            return False
+        yield pos, chunk_id, chunk_size
         pos += 8 + chunk_size + (chunk_size & 1)
-    return True
 
 
 def _check_wav_sizes(path: Path) -> list[str]:
@@ -32,24 +30,21 @@ def _check_wav_sizes(path: Path) -> list[str]:
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
             return []
         size = path.stat().st_size
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-            if chunk_id == b"data":
-                if chunk_size == 0xFFFFFFFF:
-                    return []
-                if pos + 8 + chunk_size > size:
-                    raise KwsError(
-                        f"{path}: truncated WAV (header promises {chunk_size} data bytes, the file holds "
-                        f"{size - pos - 8}); re-export or re-copy the file"
-                    )
-                after = pos + 8 + chunk_size + (chunk_size & 1)
-                if _chunks_after(f, after, size):
-                    return []
-                return [f"{path}: the data chunk declares {chunk_size} bytes but {size - pos - 8 - chunk_size} "
-                        "more follow it (a stale header?); read the declared part only, re-export the file to read all"]
-            pos += 8 + chunk_size + (chunk_size & 1)
+        for pos, chunk_id, chunk_size in _chunks(f, 12, size):
+            if chunk_id != b"data":
+                continue
+            if chunk_size == 0xFFFFFFFF:
+                return []
+            if pos + 8 + chunk_size > size:
+                raise KwsError(
+                    f"{path}: truncated WAV (header promises {chunk_size} data bytes, the file holds "
+                    f"{size - pos - 8}); re-export or re-copy the file"
+                )
+            after = pos + 8 + chunk_size + (chunk_size & 1)
+            if all(all(32 <= c < 127 for c in i) and p + 8 + n <= size for p, i, n in _chunks(f, after, size)):
+                return []  # whole RIFF chunks follow the data, as they may
+            return [f"{path}: the data chunk declares {chunk_size} bytes but {size - pos - 8 - chunk_size} "
+                    "more follow it (a stale header?); read the declared part only, re-export the file to read all"]
     return []
 
 

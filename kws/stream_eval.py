@@ -214,7 +214,7 @@ def best_setting(candidates, fa_weight: float = 0.01) -> tuple[DetectorSettings,
 
 
 def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,
-                   smoothing_options=(200.0, 300.0, 500.0), split: str = "validation",
+                   smoothing_options=(200.0, 400.0, 600.0), split: str = "validation",
                    negatives=()) -> tuple[DetectorSettings, dict]:
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for

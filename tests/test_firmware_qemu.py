@@ -11,7 +11,7 @@ import pytest
 
 from kws.data.cache import clip_audio, clip_features
 from kws.data.speech_commands import SpeechCommands
-from kws.detector import detect_audio
+from kws.detector import DetectorSettings, detect_audio
 from kws.firmware import arena_size, measure_arena
 from kws.firmware_qemu import build, clip_stream, image_sizes, run
 from kws.runtime import Model
@@ -55,7 +55,9 @@ def test_image_fits_the_nano_33_ble_sense(image):
 
 def test_emulated_int8_outputs_match_litert_and_tflm(runs, shipped_model):
     result, features, aligned = runs["clips"]
-    assert result.counts["inferences"] == len(result.outputs) > 25 * (len(features) - 1)
+    stride = DetectorSettings.from_metadata(shipped_model.metadata).stride_frames(shipped_model.config.hop_ms)
+    per_clip = shipped_model.config.clip_samples // shipped_model.config.hop_length // stride
+    assert result.counts["inferences"] == len(result.outputs) > per_clip * (len(features) - 1)
     litert, tflm = shipped_model, Model(shipped_model.path, "tflm")
     on_litert = np.stack([litert.predict_int8(q) for q in result.inputs])
     on_tflm = np.stack([tflm.predict_int8(q) for q in result.inputs])
@@ -64,10 +66,11 @@ def test_emulated_int8_outputs_match_litert_and_tflm(runs, shipped_model):
           f"differ ({np.count_nonzero(steps > 1)} by 2 steps), top-1 differs on "
           f"{np.count_nonzero(on_litert.argmax(1) != result.outputs.argmax(1))}; vs the TFLM Python interpreter: "
           f"{np.count_nonzero(on_tflm != result.outputs)} differ")
-    # The board computes what TFLM computes on the host, bit for bit; TFLM and LiteRT's builtin kernels round a
-    # few outputs differently (measured on every 20th clip: 181 of 42,012 outputs by 1 step, 6 by 2).
+    # The board computes what TFLM computes on the host, bit for bit; TFLM and LiteRT's builtin kernels round the
+    # dense layer's logits by up to 1 step differently and their softmaxes differ (benchmarks/firmware_size.py on
+    # every validation clip: 1,007 of 168,132 outputs 1 step apart, 67 by 2 or 3, all but 5 between clips).
     assert np.array_equal(on_tflm, result.outputs)
-    assert steps.max() <= 2 and np.count_nonzero(steps) <= 0.01 * steps.size
+    assert steps.max() <= 3 and np.count_nonzero(steps) <= 0.01 * steps.size
     # The inferences whose window is exactly a clip: the board's own front end made the Python features' int8
     # inputs, and its outputs agree with LiteRT on them.
     inputs = result.inputs[aligned]
@@ -93,6 +96,12 @@ def test_emulated_detections_equal_the_host_detectors(runs, shipped_model):
           f"{result.instructions_per_hop():,.0f} per hop")
     host = hosts["tflm"]
     assert len(host) >= 5 and "audio overrun" not in " ".join(result.serial)
+    # The board keeps up: one inference and its stride's front-end hops fit the stride at 64 MHz even if an
+    # instruction took 1.5 cycles on average (QEMU counts instructions, not cycles; measured: 51 % at 1 cycle).
+    settings = DetectorSettings.from_metadata(shipped_model.metadata)
+    stride = settings.stride_frames(shipped_model.config.hop_ms)
+    per_stride = result.instructions_per_inference() + stride * result.instructions_per_hop()
+    assert per_stride * 1.5 / 64e6 <= settings.stride_ms / 1000
     assert [(label, t) for label, t, _ in board] == [(label, t) for label, t, _ in host]
     assert all(abs(a - b) <= 0.006 for (_, _, a), (_, _, b) in zip(board, host))  # printed with 2 decimals
 
