@@ -1,31 +1,50 @@
-"""A custom wake word end to end, on a word that is not among the 12 classes, scored on real speakers never
-used in training.
+"""A custom wake word end to end, scored on real speech never used in training: one person's own word (the
+one-speaker protocol), or a word of many speakers (cross-speaker).
 
-    python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0] [--out runs/custom_marvin]
+    python benchmarks/custom_word.py --protocol one-speaker --word eight --speaker jackson [--real-train 40]
+    python benchmarks/custom_word.py --protocol one-speaker --grid --pairs eight:jackson,two:theo,five:yweweler \\
+        --counts 40,10 --out runs/one_speaker      # the runs not yet in OUT, then the table of medians
     python benchmarks/custom_word.py --word eight --real-train 50 --held-out validation
+    python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0]
 
-Trains `kws train --wake-word WORD` on espeak-ng examples (`kws synth`) plus --real-train real clips of WORD in
-the Speech Commands folder, with every other Speech Commands word as a negative (the folder is viewed through
-symlinks without WORD). Which real clips train and which are held out:
+Both train `kws train --wake-word WORD` as a user would (`train_and_quantize`): espeak-ng examples (`kws synth`,
+--synth of them) plus real takes, with the other words of every data folder as negatives (the rule of
+`--negatives`: their clips of WORD are left out). The wall time of synthesis, training, quantization and tuning is
+reported; the stream evaluation is not in it.
+
+One-speaker (`--protocol one-speaker`): a user records a word ~50 times, then expects it found in their own later
+speech and not in their other words or other people's. WORD is a digit and --speaker one of the Free Spoken Digit
+speakers of its training split (the hash rule puts lucas and nicolas in validation: they are "other people" here).
+The speaker's first --real-train takes of WORD (by take number; default 40) train, the other 50 - N are held out;
+the negatives are Speech Commands and the other FSDD speakers (the speaker's own other digits are not trained on:
+a user does not record them). Validation during training sees only synthetic clips of WORD. The stream (--minutes,
+default 60) holds the held-out takes (a quarter of the clips, so each take recurs at many offsets and noise levels),
+the speaker's other nine digits ("same speaker"), other people's words (Speech Commands and FSDD validation
+speakers: "other people") and other people's WORD (counted apart: a personal wake word may or may not fire for
+them), over background noise. Reported (OUT/summary.json; the sweep in OUT/stream.json, the DET curve in
+OUT/det.png): hit rate and false accepts per hour by kind at the tuned defaults, other people's WORD fired on per
+clip of it, and the best hit rate at <= 1 false accept per hour (same speaker + other people + noise) across
+thresholds.
+
+Cross-speaker (default): the real clips of WORD in the Speech Commands folder train and are held out by:
 - `--held-out rest` (default): the first --real-train clips train (with --fold 1 the last ones, so that the two
   folds' held-out speakers differ), the remaining clips are held out;
 - `--held-out validation`: the word's validation-split clips are held out (speakers the shipped model never
-  trained on), and --real-train clips of the training split train, from the speakers with the most takes (the
-  nearest this data comes to one user's own recordings).
+  trained on), and --real-train clips of the training split train, from the speakers with the most takes.
 The held-out clips, all from speakers not in training, are the positives of a long stream with the validation
-speakers' other words over background noise: hit rate and false accepts per hour at the model's tuned defaults,
-the best hit rate at <= 1 false accept per hour across thresholds, and the wall time of training are printed (and
-written to OUT/summary.json; the whole sweep and the false accepts to OUT/stream.json)."""
+speakers' other words (Speech Commands and FSDD) over background noise."""
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
-from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands
+from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import synthesize
 from kws.model.recipe import train_and_quantize, train_config
-from kws.paths import DEFAULT_DATA, DEFAULT_INIT
+from kws.paths import DEFAULT_DATA, DEFAULT_INIT, DIGITS_DATA
+from kws.plots import det_curve
 from kws.stream_eval import eval_stream
 
 
@@ -53,18 +72,175 @@ def split_by_validation(data: Path, word: str, count: int):
     return train, held_out
 
 
-def best_within(sweep, false_accepts_per_hour: float = 1.0) -> dict | None:
-    """The sweep row with the most hits among those with at most this many false accepts per hour."""
-    rows = [r for r in sweep if r["false_accepts_per_hour"] <= false_accepts_per_hour]
+def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_accepts_per_hour") -> dict | None:
+    """The sweep row with the most hits among those with at most this many false accepts per hour (`key`)."""
+    rows = [r for r in sweep if r[key] <= false_accepts_per_hour]
     return max(rows, key=lambda r: (r["hit_rate"], -r["threshold"]), default=None)
+
+
+def take_number(path: Path) -> int:
+    """A take's number: 12 in `seven/jackson_nohash_12.flac`."""
+    return int(path.stem.split("_nohash_")[1])
+
+
+def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: str, count: int, own: int = 0):
+    """(training takes, held-out takes, the speaker's first `own` takes of each other digit, FSDD without the
+    speaker, the stream's own folder): views (symlinks) of the digits (and of `data`'s validation clips of `word`)
+    for the one-speaker protocol."""
+    if not (digits / word).is_dir():
+        raise SystemExit(f"{word!r} is not a digit of {digits}; pick one of "
+                         f"{', '.join(sorted(p.name for p in digits.iterdir() if p.is_dir()))}")
+    files = sorted(p for p in digits.glob("*/*") if p.suffix in AUDIO_SUFFIXES)
+    speakers = sorted({p.name.split("_nohash_")[0] for p in files if which_set(p.name) == "training"})
+    if speaker not in speakers:
+        raise SystemExit(f"--speaker {speaker}: pick one of the training-split speakers {', '.join(speakers)}")
+    takes = sorted((p for p in files if p.parent.name == word and p.name.startswith(f"{speaker}_nohash_")),
+                   key=take_number)
+    if not 0 < count < len(takes):
+        raise SystemExit(f"{speaker} has {len(takes)} takes of {word}: --real-train must be 1 to {len(takes) - 1}")
+    others = out / "fsdd_others"
+    for p in files:
+        if not p.name.startswith(f"{speaker}_nohash_"):
+            link_files(others / p.parent.name, [p])
+    stream = out / "stream"  # every clip here is listed as validation, whatever the hash rule says
+    mine = [p for p in files if p.name.startswith(f"{speaker}_nohash_") and p.parent.name != word]
+    own_takes, mine = [p for p in mine if take_number(p) < own], [p for p in mine if take_number(p) >= own]
+    validation = [c for c in SpeechCommands(data, words=(word,)).recorded if c.split == "validation"]
+    theirs = [c.path for c in validation if c.label == word]
+    people = len(validation) - len(theirs)
+    digits_validation = [p for p in files if which_set(p.name) == "validation"]
+    theirs += [p for p in digits_validation if p.parent.name == word]
+    people += sum(p.parent.name != word for p in digits_validation)
+    listed = {f"{word}/{p.name}": p for p in takes[count:]}
+    listed |= {f"{word}.others/{p.name}": p for p in theirs}
+    for r in range(max(1, round(people / len(mine)))):  # the speaker's own words: half of the other words
+        listed |= {f"{p.parent.name}/{p.stem}r{r}{p.suffix}": p for p in mine}
+    for name, p in listed.items():
+        (stream / name).parent.mkdir(parents=True, exist_ok=True)
+        (stream / name).symlink_to(p.resolve())
+    (stream / "validation_list.txt").write_text("".join(f"{name}\n" for name in listed))
+    return takes[:count], takes[count:], own_takes, others, stream
+
+
+def kind_of(word: str, speaker: str):
+    """A false accept's kind in the one-speaker stream: same speaker, other people, their WORD, or noise."""
+    def kind(fa: dict) -> str:
+        if fa["word"] == "noise":
+            return "noise"
+        if fa["word"] == f"{word}.others":
+            return "their_word"
+        return "same_speaker" if fa["over"].split("/")[-1].startswith(f"{speaker}_nohash_") else "other_people"
+    return kind
+
+
+def one_speaker(args, out: Path) -> dict:
+    """Train and score one run of the one-speaker protocol; returns its summary."""
+    count = 40 if args.real_train is None else args.real_train
+    start = time.perf_counter()
+    train_real, test_real, own, others, stream = one_speaker_views(out, args.data, args.digits, args.word,
+                                                                   args.speaker, count, args.own_negatives)
+    mine = out / "mine"
+    synthesize(args.word, mine, args.synth, seed=0)
+    link_files(mine / args.word, train_real)
+    for p in own:  # the user's own other words, recorded beside the wake word
+        link_files(mine / p.parent.name, [p])
+    negatives = [args.data, others]
+    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives)
+    meta = train_and_quantize([mine], out / "run", wake_words=(args.word,), negatives=negatives, config=config,
+                              init=None if args.init == "none" else Path(args.init))
+    wall = time.perf_counter() - start
+
+    report = eval_stream(out / "run" / "model.tflite", [stream], args.minutes, negatives=negatives,
+                         group=kind_of(args.word, args.speaker))
+    hours = report["minutes"] / 60
+    for row in report["sweep"]:
+        by = row["false_accepts_by"]
+        row["own_false_accepts_per_hour"] = round((row["false_accepts"] - by.get("their_word", 0)) / hours, 2)
+    r = report["result"]
+    their_clips = report["other_words_by"].get("their_word", 0)
+    summary = {
+        "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
+        "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
+        "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta["accuracy"]["int8"],
+        "detection": meta["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
+        "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
+        "false_accepts_per_hour": {k: round(r["false_accepts_by"].get(k, 0) / hours, 2)
+                                   for k in ("same_speaker", "other_people", "noise")},
+        "their_word_fired_per_clip": round(r["false_accepts_by"].get("their_word", 0) / max(1, their_clips), 3),
+    }
+    budget = best_within(report["sweep"], key="own_false_accepts_per_hour")
+    if budget is not None:
+        summary["at_most_1_false_accept_per_hour"] = {
+            "threshold": budget["threshold"], "hit_rate": budget["hit_rate"],
+            "false_accepts_per_hour": budget["own_false_accepts_per_hour"],
+            "their_word_fired_per_clip": round(budget["false_accepts_by"].get("their_word", 0) / max(1, their_clips), 3)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "stream.json").write_text(json.dumps(report, indent=1))
+    det_curve([{**row, "false_accepts_per_hour": row["own_false_accepts_per_hour"]} for row in report["sweep"]],
+              report["settings"]["threshold"], f"{args.word} of {args.speaker}, {len(train_real)} takes: "
+              f"{report['minutes']:.0f} min, other people's {args.word} not counted", out / "det.png")
+    fa = summary["false_accepts_per_hour"]
+    print(json.dumps(summary))
+    print(f"{args.word} of {args.speaker}, {len(train_real)} takes: {r['hits']}/{r['keywords']} held-out events "
+          f"({100 * r['hit_rate']:.1f} %), false accepts per hour: same speaker {fa['same_speaker']:g}, other people "
+          f"{fa['other_people']:g}, noise {fa['noise']:g}; other people's {args.word} fired on "
+          f"{100 * summary['their_word_fired_per_clip']:.0f} % of {their_clips}; {wall / 60:.1f} min to synthesize, "
+          f"train, quantize and tune")
+    if budget is not None:
+        print(f"at <= 1 false accept per hour (threshold {budget['threshold']:g}): {100 * budget['hit_rate']:.1f} %")
+    return summary
+
+
+def grid(args) -> None:
+    """The one-speaker runs of every word:speaker pair x count not yet in OUT, then the medians per count."""
+    pairs = [pair.split(":") for pair in args.pairs.split(",")]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"--pairs {args.pairs}: give WORD:SPEAKER pairs, e.g. eight:jackson,two:theo")
+    rows = []
+    for count in (int(c) for c in args.counts.split(",")):
+        for word, speaker in pairs:
+            out = args.out / f"{word}_{speaker}_{count}"
+            done = out / "summary.json"
+            if not done.is_file():
+                if out.exists():
+                    raise SystemExit(f"{out} holds an unfinished run; remove it")
+                one_speaker(argparse.Namespace(**{**vars(args), "word": word, "speaker": speaker,
+                                                 "real_train": count}), out)
+            rows.append(json.loads(done.read_text()))
+    print("| takes | runs | hit rate at the tuned default (min-max) | false accepts/h same speaker / other people "
+          "/ noise | best hit rate at <= 1 false accept/h (min-max) | other people's word fired on | minutes |")
+    print("|---|---|---|---|---|---|---|")
+    for count in sorted({r["real_train"] for r in rows}):
+        runs = [r for r in rows if r["real_train"] == count]
+        med = lambda values: statistics.median(values)
+        hit = [100 * r["hit_rate"] for r in runs]
+        best = [100 * r.get("at_most_1_false_accept_per_hour", {}).get("hit_rate", 0) for r in runs]
+        fa = "/".join(f"{med([r['false_accepts_per_hour'][k] for r in runs]):g}"
+                      for k in ("same_speaker", "other_people", "noise"))
+        print(f"| {count} | {len(runs)} | {med(hit):.1f} % ({min(hit):.1f}-{max(hit):.1f}) | {fa} | {med(best):.1f} % "
+              f"({min(best):.1f}-{max(best):.1f}) | {100 * med([r['their_word_fired_per_clip'] for r in runs]):.0f} % "
+              f"| {med([r['wall_s'] for r in runs]) / 60:.1f} |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--protocol", choices=("cross-speaker", "one-speaker"), default="cross-speaker")
     parser.add_argument("--word", default="marvin")
-    parser.add_argument("--data", default=DEFAULT_DATA, type=Path)
+    parser.add_argument("--speaker", default="jackson", help="one-speaker: the FSDD speaker (default jackson)")
+    parser.add_argument("--grid", action="store_true",
+                        help="one-speaker: run --pairs x --counts into OUT/WORD_SPEAKER_N (those not there yet) and "
+                             "print the table of medians")
+    parser.add_argument("--pairs", default="eight:jackson,two:theo,five:yweweler",
+                        help="with --grid: WORD:SPEAKER pairs (default eight:jackson,two:theo,five:yweweler)")
+    parser.add_argument("--counts", default="40,10", help="with --grid: takes trained on (default 40,10)")
+    parser.add_argument("--own-negatives", type=int, default=0, metavar="K",
+                        help="one-speaker: also train on the speaker's first K takes of each other digit, as a user "
+                             "who records a few of their other words (left out of the stream; default 0)")
+    parser.add_argument("--data", default=DEFAULT_DATA, type=Path, help="the Speech Commands folder")
+    parser.add_argument("--digits", default=DIGITS_DATA, type=Path, help="the Free Spoken Digit folder")
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")
-    parser.add_argument("--real-train", type=int, default=0, help="real clips of the word used for training")
+    parser.add_argument("--real-train", type=int,
+                        help="real clips of the word used for training (default 40 one-speaker, 0 cross-speaker)")
     parser.add_argument("--fold", type=int, default=0,
                         help="which real clips train: 0 the first --real-train, 1 the last ones, 2 the ones before, ...")
     parser.add_argument("--held-out", choices=("rest", "validation"), default="rest",
@@ -73,15 +249,21 @@ def main():
                         help="model to start from, as `kws train --init` (default the shipped one; none: from scratch)")
     parser.add_argument("--confusable", default="", metavar="W1,W2",
                         help="words that sound like WORD, synthesized as extra negatives (--synth / 4 clips each)")
-    parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 20, as `kws train --wake-word`)")
+    parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 10, as `kws train --wake-word`)")
     parser.add_argument("--hard-negatives", type=float,
                         help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.grid:
+        args.out = args.out or Path("runs") / "one_speaker"
+        return grid(args)
     out = args.out or Path("runs") / f"custom_{args.word}"
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or pass another --out")
+    if args.protocol == "one-speaker":
+        return one_speaker(args, out)
+    args.real_train = args.real_train or 0
     real = sorted(p for p in (args.data / args.word).iterdir() if p.suffix in AUDIO_SUFFIXES)
     if args.held_out == "validation":
         train_real, test_real = split_by_validation(args.data, args.word, args.real_train)
@@ -98,11 +280,7 @@ def main():
     for i, other in enumerate(w for w in args.confusable.split(",") if w):
         synthesize(other, mine, args.synth // 4, seed=1 + i)
     link_files(mine / args.word, train_real)
-    negatives = out / "negatives"
-    for folder in sorted(p for p in args.data.iterdir() if p.is_dir() and p.name != args.word):
-        link_files(negatives / folder.name, sorted(folder.iterdir()))
-    kept = [line for line in (args.data / "validation_list.txt").read_text().split() if not line.startswith(f"{args.word}/")]
-    (negatives / "validation_list.txt").write_text("\n".join(kept) + "\n")
+    negatives = [args.data, args.digits]  # their clips of the word are left out
     held_out = out / "held_out"
     link_files(held_out / args.word, test_real)
     (held_out / "validation_list.txt").write_text("".join(f"{args.word}/{p.name}\n" for p in test_real))
@@ -110,11 +288,11 @@ def main():
 
     run = out / "run"
     config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives)
-    meta = train_and_quantize([mine], run, wake_words=(args.word,), negatives=[negatives], config=config,
+    meta = train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
                               init=None if args.init == "none" else Path(args.init))
     trained = time.perf_counter()
 
-    report = eval_stream(run / "model.tflite", [held_out, negatives], args.minutes)
+    report = eval_stream(run / "model.tflite", [held_out], args.minutes, negatives=negatives)
     r = report["result"]
     summary = {
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),

@@ -175,7 +175,8 @@ def _eval_stream(args) -> None:
     if args.save_stream:
         output_file(args.save_stream, "--save-stream", (".wav",))
     report = eval_stream(args.model, args.data or TRAINING_DATA, args.minutes, args.split, args.seed,
-                         args.noise_volume, args.threshold, args.save_stream, args.keyword_share, args.stride_ms)
+                         args.noise_volume, args.threshold, args.save_stream, args.keyword_share, args.stride_ms,
+                         args.negatives or ())
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     print(f"{report['minutes']:.1f} min stream ({args.split} speakers, {report['keyword_share']:.0%} keywords, noise "
@@ -328,17 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8, with "
                                    "metadata and tuned detection defaults) and OUT/model.keras. With --wake-word: "
                                    "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
-                                   "the NEGATIVES folder's words and background noise the negatives; your "
+                                   "DATA's other words and the NEGATIVES folders' words and background noise "
+                                   "the negatives (their clips of your words left out); your "
                                    "recordings carry at least half of a word's weight against `kws synth` clips.")
     _data_arg(p, "data folder (with --wake-word: the one holding WORD/)")
     p.add_argument("--wake-word", action="append", metavar="WORD", help="train for this word (repeat for more)")
     p.add_argument("--negatives", action="append", metavar="DIR",
-                   help="with --wake-word: folder of other words and noise; repeat it to use several "
-                        f"(default {DEFAULT_DATA})")
+                   help="with --wake-word: folder of other words and noise, its clips of your words left out; "
+                        f"repeat it to use several (default {' and '.join(TRAINING_DATA)})")
     p.add_argument("--init", default=str(DEFAULT_INIT),
                    help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
-    p.add_argument("--epochs", type=int, help="epochs (default 50; 20 with --wake-word)")
+    p.add_argument("--epochs", type=int, help="epochs (default 50; 10 with --wake-word)")
     p.add_argument("--batch-size", type=int, help="batch size (default 64)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     p.add_argument("--channels", type=int, help="DS-CNN width (default 32)")
@@ -407,7 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arg(p)
     p.add_argument("--data", action="append", metavar="DIR",
                    help=f"Speech Commands layout folder; repeat it to draw from several, e.g. your own word's folder "
-                        f"and the negatives (default {' and '.join(TRAINING_DATA)})")
+                        f"(default {' and '.join(TRAINING_DATA)})")
+    p.add_argument("--negatives", action="append", metavar="DIR",
+                   help="folder of other words only, as in `train --wake-word`: its clips of the model's keywords "
+                        "are left out; repeat it for several")
     p.add_argument("--split", default="validation", help="whose clips (default validation: unseen speakers)")
     p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
     p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")

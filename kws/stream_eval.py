@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +39,13 @@ def _speech_end(clip: np.ndarray, rate: int) -> float:
 
 
 def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validation", seed: int = 0,
-                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE, keyword_share: float | None = None):
+                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE, keyword_share: float | None = None,
+                 negatives=()):
     """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
     with one clip of the split every gap_s seconds: a keyword with probability `keyword_share` (default: their
     share of the split's word clips, at least a quarter, so a rare wake word is still heard often), else
-    another word."""
-    dataset = SpeechCommands(data_dir, words=words)
+    another word. `negatives` folders add other words only, as in training."""
+    dataset = SpeechCommands(data_dir, words=words, negatives=negatives)
     clips = [c for c in dataset.split(split) if c.path is not None and c.label != SILENCE]
     targets = [c for c in clips if is_keyword(c.label)]
     others = [c for c in clips if c.label == UNKNOWN]
@@ -148,16 +150,23 @@ def decide(times, posts, labels, settings: DetectorSettings) -> list:
     return [d for d in (decider.step(t, p) for t, p in zip(times, posts)) if d is not None]
 
 
-def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float, thresholds) -> list[dict]:
-    """Scores at each threshold, from one posterior trace."""
-    return [{"threshold": round(float(threshold), 4),
-             **score(decide(times, posts, labels, dataclasses.replace(settings, threshold=float(threshold))),
-                     events, hours)}
-            for threshold in thresholds]
+def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float, thresholds, group=None) -> list[dict]:
+    """Scores at each threshold, from one posterior trace; with `group` (a false accept's dict -> a name) also
+    the false accepts counted by group."""
+    rows = []
+    for threshold in thresholds:
+        found = decide(times, posts, labels, dataclasses.replace(settings, threshold=float(threshold)))
+        rows.append({"threshold": round(float(threshold), 4), **score(found, events, hours)})
+        if group is not None:
+            rows[-1]["false_accepts_by"] = dict(Counter(map(group, false_accepts(found, events))))
+    return rows
 
 
 def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, noise_volume=0.1,
-                threshold=None, save=None, keyword_share=None, stride_ms=None) -> dict:
+                threshold=None, save=None, keyword_share=None, stride_ms=None, negatives=(), group=None) -> dict:
+    """A stream of `data_dir` and `negatives` (see build_stream) scored at the model's settings and across
+    thresholds; with `group` (a false accept's dict, "over" the clip and its "word" -> a name) the false accepts and
+    the other-word clips are also counted by group."""
     model = Model(model_path)
     hop_ms = model.config.hop_ms
     if stride_ms is not None and (stride_ms < hop_ms or stride_ms % hop_ms):
@@ -166,7 +175,7 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
     settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold, stride_ms=stride_ms)
     rate = model.config.sample_rate
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, noise_volume, rate=rate,
-                                 keyword_share=keyword_share)
+                                 keyword_share=keyword_share, negatives=negatives)
     hours = len(audio) / rate / 3600
     if save:
         import soundfile as sf
@@ -175,12 +184,16 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
         Path(save).with_suffix(".json").write_text(json.dumps([dataclasses.asdict(e) for e in events], indent=0))
     times, posts = posterior_trace(model, audio, settings)
     thresholds = sorted(set(np.round(np.concatenate([np.linspace(0.3, 0.95, 27), [settings.threshold]]), 4)))
-    rows = sweep(times, posts, model.labels, settings, events, hours, thresholds)
+    rows = sweep(times, posts, model.labels, settings, events, hours, thresholds, group)
     at_default = next(r for r in rows if r["threshold"] == round(settings.threshold, 4))
     share = sum(is_keyword(e.label) for e in events) / max(1, len(events))
-    return {"minutes": round(hours * 60, 2), "split": split, "seed": seed, "noise_volume": noise_volume,
-            "keyword_share": round(share, 3), "settings": dataclasses.asdict(settings), "result": at_default,
-            "false_accepts": false_accepts(decide(times, posts, model.labels, settings), events), "sweep": rows}
+    report = {"minutes": round(hours * 60, 2), "split": split, "seed": seed, "noise_volume": noise_volume,
+              "keyword_share": round(share, 3), "settings": dataclasses.asdict(settings), "result": at_default,
+              "false_accepts": false_accepts(decide(times, posts, model.labels, settings), events), "sweep": rows}
+    if group is not None:
+        report["other_words_by"] = dict(Counter(group({"over": e.clip, "word": e.word})
+                                                for e in events if not is_keyword(e.label)))
+    return report
 
 
 def tuning_score(row: dict, fa_weight: float = 0.01) -> float:
@@ -201,12 +214,14 @@ def best_setting(candidates, fa_weight: float = 0.01) -> tuple[DetectorSettings,
 
 
 def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,
-                   smoothing_options=(200.0, 400.0, 600.0), split: str = "validation") -> tuple[DetectorSettings, dict]:
+                   smoothing_options=(200.0, 400.0, 600.0), split: str = "validation",
+                   negatives=()) -> tuple[DetectorSettings, dict]:
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
     speakers less clear than the stream's (for a custom word, whose validation clips are mostly synthetic, the hit
     rate is often the same over a wide range)."""
-    audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate)
+    audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate,
+                                 negatives=negatives)
     hours = len(audio) / model.config.sample_rate / 3600
     thresholds = np.round(np.arange(0.3, 0.991, 0.01), 2)
     base = DetectorSettings()

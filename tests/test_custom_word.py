@@ -30,6 +30,8 @@ def test_import_train_detect(tmp_path, capsys):
             clip[4000:12000] = tone(0.5, 700 + 600 * k, amp=rng.uniform(0.1, 0.4))
             write_wav(tmp_path / "neg" / other / f"{i:04x}{k:04x}_nohash_0.wav", clip)
     write_wav(tmp_path / "neg" / "_background_noise_" / "hiss.wav", 0.2 * rng.standard_normal(16000 * 8))
+    for i in range(40):  # the negatives' own "beep" (someone else's, a plain tone): left out, not learnt either way
+        write_wav(tmp_path / "neg" / "beep" / f"{i:04x}beef_nohash_0.wav", tone(0.5, 3000, amp=0.3))
 
     run = tmp_path / "run"
     assert main(["train", "--wake-word", "beep", "--data", str(tmp_path / "mine"), "--negatives", str(tmp_path / "neg"),
@@ -39,6 +41,8 @@ def test_import_train_detect(tmp_path, capsys):
     state = json.loads((run / "state.json").read_text())
     assert state["labels"] == ["_silence_", "_unknown_", "beep"]
     assert state["train"]["hard_negatives"] == 4.0  # a wake word weighs mistaken negatives up by default
+    assert state["data"] == [str(tmp_path / "mine")] and state["negatives"] == [str(tmp_path / "neg")]
+    assert state["n_train"] + state["n_val"] < 60 + 80 + 20  # the takes, the other words, silence: no neg/beep
 
     # a stream: the word at 2 s and 6 s, another word (a negative) at 4 s
     stream = 0.003 * rng.standard_normal(16000 * 9).astype(np.float32)

@@ -59,6 +59,21 @@ def test_official_lists_override_the_hash_rule(tiny_speech_commands):
     assert any(s == "validation" for s in by_name.values())
 
 
+def test_negatives_folders_give_other_words_only(tmp_path):
+    """A wake word's clips in a negatives folder (the digits hold "eight") are neither positives nor negatives;
+    the user's own folder gives the positives, and its other words are negatives too."""
+    for root, word, speaker in (("mine", "eight", "aaaa0001"), ("mine", "hello", "aaaa0001"),
+                                ("neg", "eight", "bbbb0002"), ("neg", "bed", "bbbb0002")):
+        for i in range(3):
+            write_wav(tmp_path / root / word / f"{speaker}_nohash_{i}.wav", tone(0.5))
+    data = SpeechCommands(tmp_path / "mine", words=("eight",), negatives=[tmp_path / "neg"])
+    by_word = {(c.path.parent.parent.name, c.word): c.label for c in data.recorded}
+    assert by_word == {("mine", "eight"): "eight", ("mine", "hello"): "_unknown_", ("neg", "bed"): "_unknown_"}
+    # the same folder as data (the old way) would have made every "eight" in it a positive
+    both = SpeechCommands([tmp_path / "mine", tmp_path / "neg"], words=("eight",))
+    assert sum(c.label == "eight" for c in both.recorded) == 6
+
+
 def test_official_test_set_layout(tmp_path):
     root = tmp_path / "test_set"
     write_wav(root / "_silence_" / "silence_0.wav", np.zeros(16000))

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from conftest import tone, write_wav
 from kws.cli import main
 from kws.detector import Detection, DetectorSettings
 from kws.labels import keywords
@@ -40,6 +41,17 @@ def test_stream_holds_its_clips_where_the_truth_says(data_dir):
         assert np.abs(audio[start : start + 16000]).max() > 0 and e.start_s < e.end_s <= e.start_s + 1
     gaps = np.diff([e.start_s for e in events])
     assert gaps.min() >= 2.0  # 1 s clip + at least 1 s gap: clips never overlap
+
+
+def test_negatives_add_other_words_only(data_dir, tmp_path):
+    """A wake word's stream with Speech Commands as negatives: its "yes" clips are not keywords (nor other words)."""
+    names = [f"yes/{i:08x}_nohash_0.wav" for i in range(3)]
+    for name in names:
+        write_wav(tmp_path / name, tone(0.5))
+    (tmp_path / "validation_list.txt").write_text("\n".join(names))
+    _, events = build_stream(tmp_path, ("yes",), 2.0, negatives=[data_dir])
+    assert {e.clip for e in events if e.label == "yes"} == set(names)
+    assert "no" in {e.word for e in events} and "yes" not in {e.word for e in events if e.label != "yes"}
 
 
 def test_eval_stream_command(tiny_run, tmp_path, capsys):

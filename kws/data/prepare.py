@@ -44,11 +44,11 @@ class Prepared:
 
 
 def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None, limit_per_class=None,
-            seed: int = 0) -> Prepared:
-    """The data set of `data_dirs` (with `words` as its keywords), its training clips (at most `limit_per_class`
-    each, picked with `seed`) as audio and its validation clips as clean features."""
+            seed: int = 0, negatives=()) -> Prepared:
+    """The data set of `data_dirs` and `negatives` (with `words` as its keywords), its training clips (at most
+    `limit_per_class` each, picked with `seed`) as audio and its validation clips as clean features."""
     kwargs = {"words": tuple(words)} if words else {}
-    dataset = SpeechCommands(data_dirs, **kwargs)
+    dataset = SpeechCommands(data_dirs, negatives=negatives, **kwargs)
     n = feature_config.clip_samples
     train_clips = _limit(dataset.split("training", n, feature_config.sample_rate), limit_per_class, seed)
     val_clips = dataset.split("validation", n, feature_config.sample_rate)

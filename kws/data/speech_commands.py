@@ -75,17 +75,21 @@ def as_roots(folders) -> list[str]:
 class SpeechCommands:
     """The clips of one or more folders in Speech Commands layout, labelled and split; `_silence_` made from
     their background noise. Several folders make one data set (e.g. your own word plus Speech Commands as
-    negatives). A target word that has clips but no validation speaker (one person's recordings) has every
-    fifth clip held out for validation, so that it can still be scored."""
+    negatives). The `negatives` folders give other words and noise only: their clips of the target words are left
+    out (neither positive nor negative). A target word that has clips but no validation speaker (one person's
+    recordings) has every fifth clip held out for validation, so that it can still be scored."""
 
-    def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0):
+    def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0, negatives=()):
         self.roots = [Path(r) for r in as_roots(roots)]
+        self.negatives = [Path(r) for r in as_roots(negatives)]
         self.words = tuple(words)
         self.labels = (SILENCE, UNKNOWN) + self.words
         self.seed = seed
         self.recorded, self.noise_paths = [], []
         for root in self.roots:
             self._scan(root)
+        for root in self.negatives:
+            self._scan(root, skip=self.words)
         for word in self.words:
             mine = [i for i, c in enumerate(self.recorded) if c.label == word]
             if mine and not any(self.recorded[i].split == "validation" for i in mine):
@@ -94,7 +98,7 @@ class SpeechCommands:
         self.silence_percentage = silence_percentage
         self._noises = None
 
-    def _scan(self, root: Path) -> None:
+    def _scan(self, root: Path, skip=()) -> None:
         if not root.is_dir():
             raise KwsError(
                 f"{root}: no such folder; give a folder in Speech Commands layout "
@@ -102,7 +106,7 @@ class SpeechCommands:
             )
         lists = {s: _list_keys(root / f"{s}_list.txt") for s in ("validation", "testing")}
         clips = []
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE_DIR):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (BACKGROUND_NOISE_DIR, *skip)):
             label = label_for_folder(folder.name, self.words)
             for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
                 clips.append(Clip(label, self._split_of(path, lists), path))

@@ -52,15 +52,16 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
 def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = 30.0) -> dict:
     """Quantize the run's best model to int8, measure validation accuracy float vs int8, choose the detection
     defaults on a `tune_minutes` stream (0: keep the built-in defaults), and write OUT.tflite (with metadata)
-    and OUT.keras. Returns the metadata."""
+    and OUT.keras. The data is the run's (its folders and negatives) unless `data_dir` names others. Returns the
+    metadata."""
     from ..runtime import Model
     from ..stream_eval import tune_detection
 
     run, model = load_run(run_dir)
-    data_dirs = as_roots(data_dir or run.data)
+    data_dirs, negatives = (as_roots(data_dir), []) if data_dir else (run.data, run.negatives)
     feature_config, config = run.features, run.train
     prep = prepare(data_dirs, feature_config, keywords(run.labels), cache_dir, config["limit_per_class"],
-                   config["seed"])
+                   config["seed"], negatives)
 
     rng = np.random.default_rng(config["seed"])
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
@@ -75,7 +76,7 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         "labels": list(prep.labels),
         "model": {"arch": "ds-cnn", **run.model.to_dict(), "parameters": int(model.count_params())},
         "detection": dataclasses.asdict(DetectorSettings()),
-        "training": {"data": [Path(d).name for d in data_dirs], "clips": len(prep.train_clips), "epochs": config["epochs"],
+        "training": {"data": [Path(d).name for d in data_dirs + negatives], "clips": len(prep.train_clips), "epochs": config["epochs"],
                      "seed": config["seed"], "teacher": run.teacher},
     }
     out = Path(out_path)
@@ -89,7 +90,7 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
     }
     if tune_minutes > 0:
-        settings, measured = tune_detection(int8, data_dirs, tune_minutes)
+        settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives)
         metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
     out.write_bytes(write_metadata(tflite, metadata))
     model.save(out.with_suffix(".keras"))

@@ -27,19 +27,20 @@ class RunSettings:
     labels: tuple[str, ...]
     data: list
     teacher: str | None
+    negatives: list = dataclasses.field(default_factory=list)  # folders of other words only (wake words)
 
     @classmethod
     def from_state(cls, state: dict) -> RunSettings:
         return cls(FeatureConfig.from_dict(state["features"]), ModelConfig.from_dict(state["model"]),
                    AugmentConfig(**state["augment"]), state["train"], tuple(state["labels"]), state["data"],
-                   state.get("teacher"))
+                   state.get("teacher"), state.get("negatives", []))
 
 
 def new_state(settings: RunSettings, n_train: int, n_val: int) -> dict:
     """The state of a run before its first epoch."""
     return {"features": settings.features.to_dict(), "model": settings.model.to_dict(), "train": settings.train,
             "augment": dataclasses.asdict(settings.augment), "labels": list(settings.labels),
-            "data": settings.data, "teacher": settings.teacher,
+            "data": settings.data, "negatives": settings.negatives, "teacher": settings.teacher,
             "n_train": n_train, "n_val": n_val, "epoch": -1, "best_accuracy": 0.0, "history": []}
 
 

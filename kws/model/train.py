@@ -136,10 +136,11 @@ def _init_from(model, path) -> int:
 
 
 def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
-          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None, teacher=None):
-    """Train on one or more Speech Commands folders (the first holding your words, the rest e.g. negatives);
-    `init` is a .keras model to start from, `teacher` the run folder of a larger model to distil (same labels
-    and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). Returns the best
+          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None, teacher=None,
+          negatives=()):
+    """Train on one or more Speech Commands folders, with `negatives` folders of other words only (their clips of
+    `words` left out); `init` is a .keras model to start from, `teacher` the run folder of a larger model to
+    distil (same labels and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). Returns the best
     Keras model, the prepared data and the state."""
     import keras
     import tensorflow as tf
@@ -152,16 +153,17 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         config = TrainConfig(**settings.train)
         words = keywords(settings.labels)
         teacher = settings.teacher
+        negatives = settings.negatives
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
 
-    data_dirs = as_roots(data_dirs)
-    prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed)
+    data_dirs, negatives = as_roots(data_dirs), as_roots(negatives)
+    prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed, negatives)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
-        raise KwsError(f"{', '.join(data_dirs)}: no training clips for {missing}; add clips for every class")
+        raise KwsError(f"{', '.join(data_dirs + negatives)}: no training clips for {missing}; add clips for every class")
     synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
     words = np.unique([c.word for c in prep.train_clips], return_inverse=True)[1]
     weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None)
@@ -175,7 +177,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
                   loss=loss, metrics=[metric])
     if state is None:
         settings = RunSettings(feature_config, model_config, augment_config, config.to_dict(), prep.labels,
-                               data_dirs, str(teacher) if teacher else None)
+                               data_dirs, str(teacher) if teacher else None, negatives)
         state = new_state(settings, len(prep.train_clips), len(prep.val_clips))
         if init is not None:
             print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
