@@ -158,6 +158,10 @@ def one_speaker(args, out: Path) -> dict:
         row["own_false_accepts_per_hour"] = round((row["false_accepts"] - by.get("their_word", 0)) / hours, 2)
     r = report["result"]
     their_clips = report["other_words_by"].get("their_word", 0)
+
+    def fired_on_theirs(row: dict) -> float:
+        return round(row["false_accepts_by"].get("their_word", 0) / max(1, their_clips), 3)
+
     summary = {
         "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
         "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
@@ -166,14 +170,14 @@ def one_speaker(args, out: Path) -> dict:
         "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
         "false_accepts_per_hour": {k: round(r["false_accepts_by"].get(k, 0) / hours, 2)
                                    for k in ("same_speaker", "other_people", "noise")},
-        "their_word_fired_per_clip": round(r["false_accepts_by"].get("their_word", 0) / max(1, their_clips), 3),
+        "their_word_fired_per_clip": fired_on_theirs(r),
     }
     budget = best_within(report["sweep"], key="own_false_accepts_per_hour")
     if budget is not None:
         summary["at_most_1_false_accept_per_hour"] = {
             "threshold": budget["threshold"], "hit_rate": budget["hit_rate"],
             "false_accepts_per_hour": budget["own_false_accepts_per_hour"],
-            "their_word_fired_per_clip": round(budget["false_accepts_by"].get("their_word", 0) / max(1, their_clips), 3)}
+            "their_word_fired_per_clip": fired_on_theirs(budget)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "stream.json").write_text(json.dumps(report, indent=1))
     det_curve([{**row, "false_accepts_per_hour": row["own_false_accepts_per_hour"]} for row in report["sweep"]],
@@ -212,7 +216,7 @@ def grid(args) -> None:
     print("|---|---|---|---|---|---|---|")
     for count in sorted({r["real_train"] for r in rows}):
         runs = [r for r in rows if r["real_train"] == count]
-        med = lambda values: statistics.median(values)
+        med = statistics.median
         hit = [100 * r["hit_rate"] for r in runs]
         best = [100 * r.get("at_most_1_false_accept_per_hour", {}).get("hit_rate", 0) for r in runs]
         fa = "/".join(f"{med([r['false_accepts_per_hour'][k] for r in runs]):g}"

@@ -90,7 +90,7 @@ def main():
 
     per_inference, per_hop = stream_run.instructions_per_inference(), stream_run.instructions_per_hop()
     stride = DetectorSettings.from_metadata(model.metadata).stride_frames(config.hop_ms)
-    per_stride = per_inference + stride * per_hop
+    per_stride = stream_run.instructions_per_stride(stride)
     budget_ms = stride * config.hop_ms
     print(f"\nInstructions (QEMU -icount, on the {args.minutes:g}-minute stream): {per_inference:,.0f} per inference, "
           f"{per_hop:,.0f} per {config.hop_ms:g} ms hop (PDM callback, ring, front end, detector); one inference "

@@ -74,6 +74,10 @@ class Run:
         ticks = c["loop_ticks"] - c["invoke_ticks"] - c["record_ticks"] + c["callback_ticks"]
         return ticks * INSTRUCTIONS_PER_TICK / self.hops()
 
+    def instructions_per_stride(self, stride_frames: int) -> float:
+        """One inference and the front-end hops of its stride: what has to fit in the stride."""
+        return self.instructions_per_inference() + stride_frames * self.instructions_per_hop()
+
 
 def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = None) -> Run:
     """Play 16-bit 16 kHz `pcm` to the built image; the tensors are split into inputs and outputs by their sizes."""
