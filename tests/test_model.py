@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import tone, write_wav
 
 from kws.cli import main
 from kws.errors import KwsError
@@ -217,3 +218,35 @@ def test_evaluate_official_test_set_layout(tiny_run, tmp_path, capsys):
     assert set(report["per_word"]) == {"bed", "wow"} and bed["n"] == wow["n"] == 5
     assert bed["accuracy"] >= 0.8 and wow["accuracy"] <= 0.2 and wow["called"].get("yes", 0) >= 4
     assert report["other_words"] == round((bed["accuracy"] + wow["accuracy"]) / 2, 4)
+
+
+def test_word_head_tells_other_words_apart_and_stays_out_of_the_export(tmp_path):
+    """Two other words (one `_unknown_` class) get a class each in the training-only word head: it learns them
+    apart; the best weights (what is exported) are the 12-class shape alone, and the run resumes from its last
+    weights, head included."""
+    from kws.features import mfcc
+    from kws.model.dscnn import ModelConfig, build_dscnn, with_word_head
+    from kws.model.train import TrainConfig, train
+
+    rng = np.random.default_rng(1)
+    data = tmp_path / "data"
+    for k, word in enumerate(("yes", "bed", "cat")):
+        for i in range(40):
+            clip = np.zeros(16000, np.float32)
+            start = rng.integers(2000, 6000)
+            clip[start : start + 8000] = tone(0.5, 500 * (k + 1), amp=rng.uniform(0.1, 0.5))
+            write_wav(data / word / f"{i:04x}{k:04x}_nohash_0.wav", clip + 0.005 * rng.standard_normal(16000))
+    write_wav(data / "_background_noise_" / "hum.wav", 0.3 * rng.standard_normal(16000 * 8))
+    kwargs = dict(model_config=ModelConfig(channels=8, blocks=1), words=("yes",), cache_dir=tmp_path / "cache",
+                  config=TrainConfig(epochs=20, batch_size=16, learning_rate=1e-2, word_head=1.0))
+    model, prep, state = train(data, tmp_path / "run", **kwargs)
+    assert state["train"]["word_head"] == 1.0 and model.output_shape == (None, 3)
+
+    trainer = with_word_head(build_dscnn((49, 10), 3, kwargs["model_config"]), 4)  # _silence_, bed, cat, yes
+    trainer.load_weights(tmp_path / "run" / "last.weights.h5")
+    x = np.concatenate([[mfcc(a, FeatureConfig()) for a in prep.train_audio], prep.x_val])[..., None]
+    said = np.array([c.word for c in prep.train_clips + prep.val_clips])
+    other = (said == "bed") | (said == "cat")
+    named = np.array(["_silence_", "bed", "cat", "yes"])[trainer.predict(x[other], verbose=0)[1].argmax(axis=1)]
+    assert np.mean(named == said[other]) > 0.9
+    assert train(data, tmp_path / "run", **kwargs, resume=True)[2]["epoch"] == 19

@@ -46,3 +46,14 @@ def build_dscnn(input_shape: tuple[int, int], n_classes: int, config: ModelConfi
     x = layers.Dense(n_classes, name="fc")(x)
     outputs = layers.Softmax(name="probs")(x)
     return keras.Model(inputs, outputs, name="dscnn")
+
+
+def with_word_head(model, n_words: int):
+    """`model` with a second output for training only: one class per word of the data (each other word its own), on
+    the same pooled features, so they must tell apart what `_unknown_` lumps together ("one" from "on"). Shares
+    its layers with `model`, which is what gets exported."""
+    import keras
+    from keras import layers
+
+    x = layers.Dense(n_words, name="word_fc")(model.get_layer("drop").output)
+    return keras.Model(model.input, [model.output, layers.Softmax(name="word_probs")(x)], name="dscnn_words")

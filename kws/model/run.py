@@ -1,5 +1,6 @@
 """A training run folder, read and written here only: state.json (the run's settings, labels, data and history,
-replaced atomically after each epoch) and the weights of the best and the last epoch."""
+replaced atomically after each epoch), the best epoch's weights and the last epoch's (with the training-only word
+head, if the run has one, to resume from)."""
 
 from __future__ import annotations
 

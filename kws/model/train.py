@@ -1,6 +1,7 @@
 """Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, balanced class
 weights (recordings above synthetic speech), cosine learning-rate schedule, optional distillation from a larger
-teacher model and weight on mistaken other words (hard negatives), a checkpoint every epoch and `resume`."""
+teacher model, weight on mistaken other words (hard negatives) and a training-only head that names every word;
+a checkpoint every epoch and `resume`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..data.synth import is_synthetic
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
-from .dscnn import ModelConfig, build_dscnn
+from .dscnn import ModelConfig, build_dscnn, with_word_head
 from .run import BEST, LAST, RunSettings, load_run, new_state, read_state, write_state
 
 
@@ -35,6 +36,7 @@ class TrainConfig:
     distill_temperature: float = 2.0  # with a teacher: both models' probabilities are compared softened by T
     hard_negatives: float = 0.0  # > 0: within _unknown_, weight moves to the clips the model mistakes (x 1 + this)
     balance_words: bool = True  # within a class, each word (the clips' folder) an equal share of its weight
+    word_head: float = 0.0  # > 0: weight in the loss of a training-only second output, one class per word
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -165,7 +167,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
         raise KwsError(f"{', '.join(data_dirs + negatives)}: no training clips for {missing}; add clips for every class")
     synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
-    words = np.unique([c.word for c in prep.train_clips], return_inverse=True)[1]
+    vocabulary, words = np.unique([c.word for c in prep.train_clips], return_inverse=True)
     weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None)
 
     n = len(prep.labels)
@@ -173,8 +175,14 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
     loss, metric = ((keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), "accuracy")
                     if teacher_model is None else distillation_loss(n, config))
-    model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
-                  loss=loss, metrics=[metric])
+    trainer = model  # what is fitted and saved as LAST; `model` alone is exported
+    optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    if config.word_head > 0:
+        trainer = with_word_head(model, len(vocabulary))
+        trainer.compile(optimizer=optimizer, loss=[loss, keras.losses.CategoricalCrossentropy()],
+                        loss_weights=[1.0, config.word_head], metrics=[[metric], []])
+    else:
+        model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
     if state is None:
         settings = RunSettings(feature_config, model_config, augment_config, config.to_dict(), prep.labels,
                                data_dirs, str(teacher) if teacher else None, negatives)
@@ -182,7 +190,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         if init is not None:
             print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
     else:
-        model.load_weights(out / LAST)
+        trainer.load_weights(out / LAST)
     print(f"training on {len(prep.train_clips)} clips, validating on {len(prep.val_clips)}, "
           f"{model.count_params()} parameters, {config.epochs} epochs", flush=True)
 
@@ -191,6 +199,14 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     y_train = keras.utils.to_categorical(prep.y_train, n)
     if teacher_model is not None:
         y_val = np.concatenate([y_val, y_val], axis=1)  # validation loss: the labels stand in for the teacher
+    if trainer is not model:  # validation words not in training get no word target
+        index = {w: i for i, w in enumerate(vocabulary)}
+        val_words = np.zeros((len(prep.val_clips), len(vocabulary)))
+        for row, clip in enumerate(prep.val_clips):
+            if clip.word in index:
+                val_words[row, index[clip.word]] = 1
+        y_val = (y_val, val_words)
+        word_targets = keras.utils.to_categorical(words, len(vocabulary))
     verbose = 1 if sys.stdout.isatty() else 2
     first = state["epoch"] + 1
     with ThreadPoolExecutor(1) as pool:
@@ -207,12 +223,14 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
             if teacher_model is not None:
                 probs = teacher_model.predict(x_train, batch_size=1024, verbose=0)
                 targets = np.concatenate([y_train, softened(probs, config.distill_temperature)], axis=1)
-            model.optimizer.learning_rate.assign(learning_rate(epoch, config))
+            if trainer is not model:
+                targets = (targets, word_targets)
+            trainer.optimizer.learning_rate.assign(learning_rate(epoch, config))
             print(f"epoch {epoch + 1}/{config.epochs}  lr {learning_rate(epoch, config):.2e}", flush=True)
-            fit = model.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
-                            sample_weight=epoch_weights, validation_data=(x_val, y_val), shuffle=True)
-            val_acc = float(fit.history["val_accuracy"][-1])
-            model.save_weights(out / LAST)
+            fit = trainer.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
+                              sample_weight=epoch_weights, validation_data=(x_val, y_val), shuffle=True)
+            val_acc = float(fit.history["val_accuracy" if trainer is model else "val_probs_accuracy"][-1])
+            trainer.save_weights(out / LAST)
             if val_acc > state["best_accuracy"]:
                 state["best_accuracy"] = val_acc
                 model.save_weights(out / BEST)
