@@ -59,6 +59,36 @@ def test_official_lists_override_the_hash_rule(tiny_speech_commands):
     assert any(s == "validation" for s in by_name.values())
 
 
+def test_one_persons_recordings_train_whatever_their_speaker_id_hashes_to(tmp_path):
+    """A user's takes whose speaker id hashes to validation (or testing) train all the same; synthetic clips and
+    listed splits keep theirs, and a word of several speakers is left as the hash rule splits it."""
+    from kws.data.synth import SYNTHETIC_SPEAKERS
+
+    held = {s: next(f"{i:08x}" for i in range(1000) if which_set(f"{i:08x}_nohash_0") == s)
+            for s in ("validation", "testing")}
+    voice = next(v for v in sorted(SYNTHETIC_SPEAKERS) if which_set(f"{v}_nohash_0") == "validation")
+    for split, speaker in held.items():
+        root = tmp_path / split
+        for n in range(10):
+            write_wav(root / "marvin" / f"{speaker}_nohash_{n}.wav", tone(0.5))
+        write_wav(root / "marvin" / f"{voice}_nohash_0.wav", tone(0.5))
+        data = SpeechCommands(root, words=("marvin",))
+        splits = {c.path.name: c.split for c in data.recorded}
+        assert [splits[f"{speaker}_nohash_{n}.wav"] for n in range(10)] == ["training"] * 10, split
+        assert splits[f"{voice}_nohash_0.wav"] == "validation"
+    alone = tmp_path / "alone"  # one person only: every fifth take still held out, to score on
+    for n in range(10):
+        write_wav(alone / "marvin" / f"{held['validation']}_nohash_{n}.wav", tone(0.5))
+    assert [c.split for c in SpeechCommands(alone, words=("marvin",)).recorded].count("validation") == 2
+    (tmp_path / "validation" / "validation_list.txt").write_text(f"marvin/{held['validation']}_nohash_0\n")
+    data = SpeechCommands(tmp_path / "validation", words=("marvin",))
+    assert {c.split for c in data.recorded if c.path.name.startswith(held["validation"])} == {"validation", "training"}
+    many = tmp_path / "many"
+    for speaker in held.values():
+        write_wav(many / "marvin" / f"{speaker}_nohash_0.wav", tone(0.5))
+    assert sorted(c.split for c in SpeechCommands(many, words=("marvin",)).recorded) == ["testing", "validation"]
+
+
 def test_negatives_folders_give_other_words_only(tmp_path):
     """A wake word's clips in a negatives folder (the digits hold "eight") are neither positives nor negatives;
     the user's own folder gives the positives, and its other words are negatives too."""

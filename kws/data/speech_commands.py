@@ -15,6 +15,7 @@ from ..audio import read_audio
 from ..errors import KwsError
 from ..features import CLIP_SAMPLES, SAMPLE_RATE
 from ..labels import BACKGROUND_NOISE_DIR, CORE_WORDS, SILENCE, UNKNOWN, label_for_folder
+from .synth import is_synthetic
 
 SPLITS = ("training", "validation", "testing")
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -76,8 +77,10 @@ class SpeechCommands:
     """The clips of one or more folders in Speech Commands layout, labelled and split; `_silence_` made from
     their background noise. Several folders make one data set (e.g. your own word plus Speech Commands as
     negatives). The `negatives` folders give other words and noise only: their clips of the target words are left
-    out (neither positive nor negative). A target word that has clips but no validation speaker (one person's
-    recordings) has every fifth clip held out for validation, so that it can still be scored."""
+    out (neither positive nor negative). One person's recordings of a target word train whatever split their
+    speaker id hashes to: when a word's real clips (not synthetic, in folders without split lists) are all one
+    speaker's and none is in training, all are. A target word with no validation clip has every fifth clip held out for validation, so that
+    it can still be scored."""
 
     def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0, negatives=()):
         self.roots = [Path(r) for r in as_roots(roots)]
@@ -86,12 +89,19 @@ class SpeechCommands:
         self.labels = (SILENCE, UNKNOWN) + self.words
         self.seed = seed
         self.recorded, self.noise_paths = [], []
+        self._hash_split = set()  # paths split by the hash rule (their folder has no split lists)
         for root in self.roots:
             self._scan(root)
         for root in self.negatives:
             self._scan(root, skip=self.words)
         for word in self.words:
             mine = [i for i, c in enumerate(self.recorded) if c.label == word]
+            real = [i for i in mine
+                    if self.recorded[i].path in self._hash_split and not is_synthetic(self.recorded[i].path)]
+            speakers = {self.recorded[i].path.name.split("_nohash_")[0] for i in real}
+            if len(speakers) == 1 and not any(self.recorded[i].split == "training" for i in real):
+                for i in real:
+                    self.recorded[i] = dataclasses.replace(self.recorded[i], split="training")
             if mine and not any(self.recorded[i].split == "validation" for i in mine):
                 for i in mine[4::5]:
                     self.recorded[i] = dataclasses.replace(self.recorded[i], split="validation")
@@ -116,6 +126,8 @@ class SpeechCommands:
                 "(word/speaker_nohash_n.wav)"
             )
         self.recorded += clips
+        if not any(keys is not None for keys in lists.values()):
+            self._hash_split.update(c.path for c in clips)
         noise_dir = root / BACKGROUND_NOISE_DIR
         if noise_dir.is_dir():
             self.noise_paths += sorted(p for p in noise_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
