@@ -148,7 +148,8 @@ def one_speaker(args, out: Path) -> dict:
     for p in own:  # the user's own other words, recorded beside the wake word
         link_files(mine / p.parent.name, [p])
     negatives = [args.data, others]
-    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives)
+    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
+                          word_parts=None if args.word_parts is None else args.word_parts == "on")
     meta = train_and_quantize([mine], out / "run", wake_words=(args.word,), negatives=negatives, config=config,
                               init=None if args.init == "none" else Path(args.init))
     wall = time.perf_counter() - start
@@ -168,6 +169,7 @@ def one_speaker(args, out: Path) -> dict:
     summary = {
         "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
         "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
+        "word_parts": config.word_parts,
         "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta["accuracy"]["int8"],
         "detection": meta["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
         "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
@@ -259,6 +261,7 @@ def main():
     parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 10, as `kws train --wake-word`)")
     parser.add_argument("--hard-negatives", type=float,
                         help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
+    parser.add_argument("--word-parts", choices=("on", "off"), help="as `kws train --word-parts`")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -294,7 +297,8 @@ def main():
     prepared = time.perf_counter()
 
     run = out / "run"
-    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives)
+    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
+                          word_parts=None if args.word_parts is None else args.word_parts == "on")
     meta = train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
                               init=None if args.init == "none" else Path(args.init))
     trained = time.perf_counter()

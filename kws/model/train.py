@@ -14,8 +14,9 @@ import numpy as np
 
 from ..data.augment import AugmentConfig
 from ..data.prepare import epoch_features, prepare
-from ..data.speech_commands import as_roots
+from ..data.speech_commands import SpeechCommands, as_roots
 from ..data.synth import is_synthetic
+from ..data.word_parts import write_word_parts
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
@@ -37,6 +38,7 @@ class TrainConfig:
     hard_negatives: float = 0.0  # > 0: within _unknown_, weight moves to the clips the model mistakes (x 1 + this)
     balance_words: bool = True  # within a class, each word (the clips' folder) an equal share of its weight
     word_head: float = 0.0  # > 0: weight in the loss of a training-only second output, one class per word
+    word_parts: bool = False  # wake words: the start and the end of each recorded take alone as negatives
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -137,6 +139,15 @@ def _init_from(model, path) -> int:
     return copied
 
 
+def _word_parts(data_dirs, words, out: Path) -> str:
+    """The parts of the recorded (not synthetic) training takes of `words`, written to `out`: a negatives folder."""
+    clips = SpeechCommands(data_dirs, words=words).recorded
+    for word in words:
+        takes = [c.path for c in clips if c.label == word and c.split == "training" and not is_synthetic(c.path)]
+        write_word_parts(takes, word, out)
+    return str(out)
+
+
 def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
           augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None, teacher=None,
           negatives=()):
@@ -161,6 +172,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     tf.config.experimental.enable_op_determinism()
 
     data_dirs, negatives = as_roots(data_dirs), as_roots(negatives)
+    if config.word_parts and words and state is None:
+        negatives.append(_word_parts(data_dirs, words, out / "parts"))
     prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed, negatives)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
