@@ -202,24 +202,26 @@ def tuning_score(row: dict, fa_weight: float = 0.01) -> float:
     return row["hit_rate"] - row["substitutions"] / max(1, row["keywords"]) - fa_weight * row["false_accepts_per_hour"]
 
 
-def best_setting(candidates, fa_weight: float = 0.01) -> tuple[DetectorSettings, dict]:
+def best_setting(candidates, fa_weight: float = 0.01, slack: float = 0.0) -> tuple[DetectorSettings, dict]:
     """Of (settings, row) pairs, the best `tuning_score`; of equal scores the lowest threshold, whatever the
-    smoothing window (the first one tried among those with that threshold)."""
-    best = None
-    for settings, row in candidates:
-        key = (tuning_score(row, fa_weight), -row["threshold"])
-        if best is None or key > best[0]:
-            best = (key, settings, row)
-    return best[1], best[2]
+    smoothing window (the first one tried among those with that threshold). With `slack` > 0, the highest threshold
+    whose score is within `slack` of the best: a margin against what the stream lacks."""
+    scored = [(tuning_score(row, fa_weight), settings, row) for settings, row in candidates]
+    top = max(score for score, _, _ in scored)
+    if slack > 0:
+        _, settings, row = max((c for c in scored if c[0] >= top - slack - 1e-9), key=lambda c: c[2]["threshold"])
+    else:
+        _, settings, row = max(scored, key=lambda c: (c[0], -c[2]["threshold"]))
+    return settings, row
 
 
 def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,
                    smoothing_options=(200.0, 400.0, 600.0), split: str = "validation",
-                   negatives=()) -> tuple[DetectorSettings, dict]:
+                   negatives=(), slack: float = 0.0) -> tuple[DetectorSettings, dict]:
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
-    speakers less clear than the stream's (for a custom word, whose validation clips are mostly synthetic, the hit
-    rate is often the same over a wide range)."""
+    speakers less clear than the stream's. With `slack`, the highest within `slack` of the best score wins
+    instead (`best_setting`)."""
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate,
                                  negatives=negatives)
     hours = len(audio) / model.config.sample_rate / 3600
@@ -234,6 +236,6 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
             for row in sweep(times, posts, model.labels, settings, events, hours, thresholds):
                 yield dataclasses.replace(settings, threshold=row["threshold"]), row
 
-    settings, row = best_setting(candidates(), fa_weight)
+    settings, row = best_setting(candidates(), fa_weight, slack)
     return settings, {"minutes": round(hours * 60, 1), "seed": seed, "split": split, "hit_rate": round(row["hit_rate"], 4),
                       "false_accepts_per_hour": round(row["false_accepts_per_hour"], 2)}

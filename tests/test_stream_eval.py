@@ -90,7 +90,7 @@ def test_smoothing_a_single_inference_trace_is_the_detectors_smoothing(shipped_m
         assert np.allclose(smoothed(raw, settings.smooth_inferences(shipped_model.config.hop_ms)), posts, atol=1e-6)
 
 
-def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold():
+def test_tuning_takes_the_best_score_of_equals_the_lowest_threshold_or_with_slack_the_highest_near_it():
     row = lambda threshold, hits, fa: {"threshold": threshold, "keywords": 100, "hit_rate": hits / 100,
                                        "substitutions": 0, "false_accepts_per_hour": fa}
     short, long = DetectorSettings(smoothing_ms=200.0), DetectorSettings(smoothing_ms=500.0)
@@ -100,6 +100,8 @@ def test_tuning_takes_the_best_score_and_of_equals_the_lowest_threshold():
     assert best_setting(candidates[:3]) == (short, candidates[0][1])  # 0.5 finds more, its false accepts cost more
     assert best_setting(candidates, fa_weight=0.0) == (long, candidates[5][1])  # false accepts weigh nothing
     assert best_setting(candidates[:3] + [(long, row(0.6, 90, 0))]) == (short, candidates[0][1])  # first window
+    near = candidates + [(short, row(0.85, 89, 0)), (short, row(0.9, 88, 0))]
+    assert best_setting(near, slack=0.01) == (short, near[6][1])  # 0.89 is within 0.01 of 0.9: the highest such
 
 
 def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):

@@ -14,13 +14,16 @@ import numpy as np
 from ..data.prepare import epoch_features, prepare
 from ..data.speech_commands import as_roots
 from ..detector import DetectorSettings
-from ..labels import keywords
+from ..labels import LABELS, keywords
 from ..metadata import write_metadata
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
 from .run import load_run
 
 REPRESENTATIVE_CLIPS = 1000
+# A wake word's tuning stream holds synthetic clips of it and none of your own other words: its threshold is the
+# highest whose tuning score is within this of the best (benchmarks/custom_word.py: docs/custom_words.md)
+WAKE_WORD_SLACK = 0.01
 
 
 def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig, per_channel: bool = False) -> bytes:
@@ -90,7 +93,8 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
     }
     if tune_minutes > 0:
-        settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives)
+        slack = 0.0 if tuple(run.labels) == LABELS else WAKE_WORD_SLACK
+        settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives, slack=slack)
         metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
     out.write_bytes(write_metadata(tflite, metadata))
     model.save(out.with_suffix(".keras"))
