@@ -22,10 +22,10 @@ a user does not record them). Validation during training sees only synthetic cli
 default 60) holds the held-out takes (a quarter of the clips, so each take recurs at many offsets and noise levels),
 the speaker's other nine digits ("same speaker"), other people's words (Speech Commands' validation speakers and
 the other FSDD validation speaker: "other people") and other people's WORD (counted apart: a personal wake word
-may or may not fire for them), over background noise. Reported (OUT/summary.json; the sweep in OUT/stream.json, the DET curve in
-OUT/det.png): hit rate and false accepts per hour by kind at the tuned defaults, other people's WORD fired on per
-clip of it, and the best hit rate at <= 1 false accept per hour (same speaker + other people + noise) across
-thresholds.
+may or may not fire for them), over background noise. Reported (OUT/summary.json; the sweep in OUT/stream.json,
+the DET curve in OUT/det.png): hit rate and false accepts per hour by kind at the tuned defaults, other people's
+WORD fired on per clip of it, and the best hit rate at <= 1 false accept per hour (same speaker + other people +
+noise) across thresholds.
 
 Cross-speaker (default): the real clips of WORD in the Speech Commands folder train and are held out by:
 - `--held-out rest` (default): the first --real-train clips train (with --fold 1 the last ones, so that the two
@@ -77,6 +77,15 @@ def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_ac
     """The sweep row with the most hits among those with at most this many false accepts per hour (`key`)."""
     rows = [r for r in sweep if r[key] <= false_accepts_per_hour]
     return max(rows, key=lambda r: (r["hit_rate"], -r["threshold"]), default=None)
+
+
+def train_wake_word(args, mine: Path, run: Path, negatives) -> tuple:
+    """`kws train --wake-word WORD --data MINE` into `run`, with the benchmark's training options: (its TrainConfig,
+    the model's metadata)."""
+    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
+                          word_parts=None if args.word_parts is None else args.word_parts == "on")
+    return config, train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
+                                      init=None if args.init == "none" else Path(args.init))
 
 
 def take_number(path: Path) -> int:
@@ -148,10 +157,7 @@ def one_speaker(args, out: Path) -> dict:
     for p in own:  # the user's own other words, recorded beside the wake word
         link_files(mine / p.parent.name, [p])
     negatives = [args.data, others]
-    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
-                          word_parts=None if args.word_parts is None else args.word_parts == "on")
-    meta = train_and_quantize([mine], out / "run", wake_words=(args.word,), negatives=negatives, config=config,
-                              init=None if args.init == "none" else Path(args.init))
+    config, meta = train_wake_word(args, mine, out / "run", negatives)
     wall = time.perf_counter() - start
 
     report = eval_stream(out / "run" / "model.tflite", [stream], args.minutes, negatives=negatives,
@@ -297,10 +303,7 @@ def main():
     prepared = time.perf_counter()
 
     run = out / "run"
-    config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
-                          word_parts=None if args.word_parts is None else args.word_parts == "on")
-    meta = train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
-                              init=None if args.init == "none" else Path(args.init))
+    meta = train_wake_word(args, mine, run, negatives)[1]
     trained = time.perf_counter()
 
     report = eval_stream(run / "model.tflite", [held_out], args.minutes, negatives=negatives)

@@ -66,6 +66,18 @@ def tone(seconds=1.0, freq=440.0, rate=16000, amp=0.3):
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+def tone_words(root: Path, words, count: int, step_hz: float, rng) -> None:
+    """ROOT in Speech Commands layout: `count` clips of each word, a 0.5 s tone (word k at (k + 1) x step_hz, random
+    level) at a random offset in 1 s, over faint noise; and a background-noise file."""
+    for k, word in enumerate(words):
+        for i in range(count):
+            clip = np.zeros(16000, np.float32)
+            start = rng.integers(2000, 6000)
+            clip[start : start + 8000] = tone(0.5, step_hz * (k + 1), amp=rng.uniform(0.1, 0.5))
+            write_wav(root / word / f"{i:04x}{k:04x}_nohash_0.wav", clip + 0.005 * rng.standard_normal(16000))
+    write_wav(root / "_background_noise_" / "hum.wav", 0.3 * rng.standard_normal(16000 * 8))
+
+
 STREAM_WORDS = ("yes", "stop", "left", "go")
 
 
@@ -132,13 +144,7 @@ def tiny_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("tiny")
     rng = np.random.default_rng(0)
     data = base / "data"
-    for k, word in enumerate(("yes", "no", "bed")):
-        for i in range(60):
-            clip = np.zeros(16000, np.float32)
-            start = rng.integers(2000, 6000)
-            clip[start : start + 8000] = tone(0.5, 400 * (k + 1), amp=rng.uniform(0.1, 0.5))
-            write_wav(data / word / f"{i:04x}{k:04x}_nohash_0.wav", clip + 0.005 * rng.standard_normal(16000))
-    write_wav(data / "_background_noise_" / "hum.wav", 0.3 * rng.standard_normal(16000 * 8))
+    tone_words(data, ("yes", "no", "bed"), 60, 400, rng)
     run = base / "run"
     cache = base / "cache"
     train(data, run, model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=cache,

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import tone, write_wav
+from conftest import tone_words
 
 from kws.cli import main
 from kws.errors import KwsError
@@ -230,13 +230,7 @@ def test_word_head_tells_other_words_apart_and_stays_out_of_the_export(tmp_path)
 
     rng = np.random.default_rng(1)
     data = tmp_path / "data"
-    for k, word in enumerate(("yes", "bed", "cat")):
-        for i in range(40):
-            clip = np.zeros(16000, np.float32)
-            start = rng.integers(2000, 6000)
-            clip[start : start + 8000] = tone(0.5, 500 * (k + 1), amp=rng.uniform(0.1, 0.5))
-            write_wav(data / word / f"{i:04x}{k:04x}_nohash_0.wav", clip + 0.005 * rng.standard_normal(16000))
-    write_wav(data / "_background_noise_" / "hum.wav", 0.3 * rng.standard_normal(16000 * 8))
+    tone_words(data, ("yes", "bed", "cat"), 40, 500, rng)
     kwargs = dict(model_config=ModelConfig(channels=8, blocks=1), words=("yes",), cache_dir=tmp_path / "cache",
                   config=TrainConfig(epochs=20, batch_size=16, learning_rate=1e-2, word_head=1.0))
     model, prep, state = train(data, tmp_path / "run", **kwargs)

@@ -79,8 +79,8 @@ class SpeechCommands:
     negatives). The `negatives` folders give other words and noise only: their clips of the target words are left
     out (neither positive nor negative). One person's recordings of a target word train whatever split their
     speaker id hashes to: when a word's real clips (not synthetic, in folders without split lists) are all one
-    speaker's and none is in training, all are. A target word with no validation clip has every fifth clip held out for validation, so that
-    it can still be scored."""
+    speaker's and none is in training, all are. A target word with no validation clip has every fifth clip held
+    out for validation, so that it can still be scored."""
 
     def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0, negatives=()):
         self.roots = [Path(r) for r in as_roots(roots)]
