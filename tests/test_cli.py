@@ -117,7 +117,8 @@ def test_bad_input_is_one_line_and_exit_2(inputs, capsys, args, code, message):
     ("keras", ["evaluate", "--runtime", "float"], "--runtime float needs TensorFlow"),
 ])
 def test_missing_optional_package_is_one_line(inputs, capsys, monkeypatch, hidden, args, message):
-    monkeypatch.setitem(sys.modules, hidden, None)
+    for name in [hidden] + [m for m in sys.modules if m.startswith(f"{hidden}.")]:  # imported ones too
+        monkeypatch.setitem(sys.modules, name, None)
     assert main([a.format(**inputs) for a in args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
