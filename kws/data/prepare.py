@@ -8,11 +8,14 @@ import dataclasses
 import numpy as np
 
 from ..errors import KwsError
-from ..features import FeatureConfig
+from ..features import FeatureConfig, mfcc
 from ..labels import SILENCE
 from .augment import augment
-from .cache import batched_mfcc, clip_audio, clip_features
+from .cache import clip_audio, clip_features
 from .speech_commands import SpeechCommands
+
+
+EPOCH_CHUNK = 256  # clips augmented at a time: a whole epoch's audio copies would cost more than the arithmetic
 
 
 def _limit(clips, limit, seed):
@@ -64,10 +67,15 @@ def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None
     )
 
 
-def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config) -> np.ndarray:
-    """One epoch's training features: the clips augmented afresh (seeded by `seed` and `epoch`)."""
+def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augment_config, pick=None) -> np.ndarray:
+    """One epoch's training features: the clips (those at the indices `pick`, default all) augmented afresh
+    (seeded by `seed` and `epoch`)."""
     rng = np.random.default_rng([seed, epoch])
-    silence = np.array([c.label == SILENCE for c in prep.train_clips])
+    clips, audio = prep.train_clips, prep.train_audio
+    if pick is not None:
+        clips, audio = [clips[i] for i in pick], audio[pick]
+    silence = np.array([c.label == SILENCE for c in clips], bool)
     noises = prep.dataset.noises(feature_config.sample_rate)
-    audio = augment(prep.train_audio, silence, noises, rng, augment_config, feature_config.sample_rate)
-    return batched_mfcc(audio, feature_config)
+    chunks = range(0, len(audio), EPOCH_CHUNK)
+    return np.concatenate([mfcc(augment(audio[i : i + EPOCH_CHUNK], silence[i : i + EPOCH_CHUNK], noises, rng,
+                                         augment_config, feature_config.sample_rate), feature_config) for i in chunks])

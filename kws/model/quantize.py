@@ -52,24 +52,25 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
         return converter.convert()
 
 
-def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = 30.0) -> dict:
+def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = 30.0, prep=None) -> dict:
     """Quantize the run's best model to int8, measure validation accuracy float vs int8, choose the detection
     defaults on a `tune_minutes` stream (0: keep the built-in defaults), and write OUT.tflite (with metadata)
-    and OUT.keras. The data is the run's (its folders and negatives) unless `data_dir` names others. Returns the
-    metadata."""
+    and OUT.keras. The data is the run's (its folders and negatives; `prep`: as training prepared it) unless
+    `data_dir` names others. Returns the metadata."""
     from ..runtime import Model
     from ..stream_eval import tune_detection
 
     run, model = load_run(run_dir)
     data_dirs, negatives = (as_roots(data_dir), []) if data_dir else (run.data, run.negatives)
     feature_config, config = run.features, run.train
-    prep = prepare(data_dirs, feature_config, keywords(run.labels), cache_dir, config["limit_per_class"],
-                   config["seed"], negatives)
+    if prep is None or data_dir:
+        prep = prepare(data_dirs, feature_config, keywords(run.labels), cache_dir, config["limit_per_class"],
+                       config["seed"], negatives)
 
     rng = np.random.default_rng(config["seed"])
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
-    augmented = epoch_features(prep, 0, config["seed"], feature_config, run.augment)
-    tflite = to_int8_tflite(model, augmented[pick], run.model)
+    representative = epoch_features(prep, 0, config["seed"], feature_config, run.augment, pick)
+    tflite = to_int8_tflite(model, representative, run.model)
 
     float_pred = model.predict(prep.x_val[..., None], batch_size=256, verbose=0).argmax(axis=1)
     float_scores = scores(prep.labels, prep.y_val, float_pred)

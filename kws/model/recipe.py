@@ -36,6 +36,6 @@ def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT
         words, negatives = tuple(wake_words), list(negatives or TRAINING_DATA)
     else:
         data, words, init, negatives = data or TRAINING_DATA, None, None, []
-    train(data, out, model_config=model_config, config=config or train_config(bool(wake_words)), words=words,
-          resume=resume, cache_dir=cache_dir, init=init, teacher=teacher, negatives=negatives)
-    return quantize_run(out, f"{out}/model.tflite", None, cache_dir, tune_minutes)
+    prep = train(data, out, model_config=model_config, config=config or train_config(bool(wake_words)), words=words,
+                 resume=resume, cache_dir=cache_dir, init=init, teacher=teacher, negatives=negatives)[1]
+    return quantize_run(out, f"{out}/model.tflite", None, cache_dir, tune_minutes, prep)
