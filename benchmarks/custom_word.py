@@ -41,6 +41,7 @@ import statistics
 import time
 from pathlib import Path
 
+from kws.cli import on_off
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import synthesize
 from kws.model.recipe import train_and_quantize, train_config
@@ -83,7 +84,7 @@ def train_wake_word(args, mine: Path, run: Path, negatives) -> tuple:
     """`kws train --wake-word WORD --data MINE` into `run`, with the benchmark's training options: (its TrainConfig,
     the model's metadata)."""
     config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
-                          word_parts=None if args.word_parts is None else args.word_parts == "on")
+                          word_parts=args.word_parts)
     return config, train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
                                       init=None if args.init == "none" else Path(args.init))
 
@@ -267,7 +268,7 @@ def main():
     parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 10, as `kws train --wake-word`)")
     parser.add_argument("--hard-negatives", type=float,
                         help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
-    parser.add_argument("--word-parts", choices=("on", "off"), help="as `kws train --word-parts`")
+    parser.add_argument("--word-parts", type=on_off, metavar="on|off", help="as `kws train --word-parts`")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

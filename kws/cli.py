@@ -68,8 +68,7 @@ def _train(args) -> None:
     config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
-                          word_head=args.word_head,
-                          word_parts=None if args.word_parts is None else args.word_parts == "on")
+                          word_head=args.word_head, word_parts=args.word_parts)
     sizes = dict(channels=args.channels, blocks=args.blocks)
     model_config = ModelConfig(**{k: v for k, v in sizes.items() if v is not None})
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
@@ -254,6 +253,13 @@ def _score(text: str) -> float:
     return value
 
 
+def on_off(text: str) -> bool:
+    """The value of an on|off option."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give on or off")
+    return text == "on"
+
+
 def _threshold_arg(p, text="detection threshold on the smoothed score (default: the model's)") -> None:
     p.add_argument("--threshold", type=_score, help=text)
 
@@ -359,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--word-head", type=float, metavar="W",
                    help="also train a second output naming every word of the data (each other word its own class), "
                         "with weight W in the loss; it is not exported (default 0: off)")
-    p.add_argument("--word-parts", choices=("on", "off"),
+    p.add_argument("--word-parts", type=on_off, metavar="on|off",
                    help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
                         "(written to OUT/parts; default off)")
     p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
