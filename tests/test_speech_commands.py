@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import tone, write_wav
+from conftest import tone, tone_words, write_wav
 from kws.cli import main
 from kws.data.augment import AugmentConfig, augment
 from kws.data.cache import clip_audio, clip_features
@@ -147,6 +147,27 @@ def test_cache_returns_the_same_and_skips_decoding(tiny_speech_commands, tmp_pat
     # another feature setting is another cache entry (audio still cached)
     other = clip_features(data, clips, FeatureConfig(n_mfcc=13), tmp_path / "cache", progress=False)
     assert other.shape[-1] == 13
+
+
+def test_a_new_folder_of_recordings_decodes_that_folder_only(tiny_speech_commands, tmp_path, monkeypatch):
+    """Each wake-word run adds your recordings to the same negatives: they stay cached, a folder at a time."""
+    import kws.data.cache as cache
+
+    config, cache_dir = FeatureConfig(), tmp_path / "cache"
+    before = SpeechCommands(tiny_speech_commands)
+    old = clip_audio(before, before.split("training"), config, cache_dir, progress=False)
+    tone_words(tmp_path / "mine", ["hello"], 3, 300.0, np.random.default_rng(1))
+    after = SpeechCommands(tiny_speech_commands, negatives=[tmp_path / "mine"])
+    clips = after.split("training")
+    decoded = []
+    read = cache.read_audio
+    monkeypatch.setattr(cache, "read_audio", lambda path, rate: decoded.append(path) or read(path, rate))
+    audio = clip_audio(after, clips, config, cache_dir, progress=False)
+    assert decoded and all(p.parent == tmp_path / "mine" / "hello" for p in decoded)
+    index = {c.name: i for i, c in enumerate(clips)}
+    for c, a in zip(before.split("training"), old):
+        if c.path is not None:
+            np.testing.assert_array_equal(audio[index[c.name]], a)
 
 
 def test_augmentation_is_seeded_and_recipe_like(tiny_speech_commands):

@@ -1,5 +1,6 @@
-"""Decoded clips and their clean features, cached on disk under a key of the settings and the file list,
-so that a second training or evaluation run over the same data starts in seconds."""
+"""Decoded clips (a folder at a time) and their clean features, cached on disk under a key of the settings and the
+file list, so that a second training or evaluation run over the same data starts in seconds, and a run that adds
+a folder decodes that folder only."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _key(kind: str, clips: list[Clip], settings: dict) -> str:
     h = hashlib.sha1(json.dumps([kind, settings], sort_keys=True).encode())
     for c in clips:
         stat = c.path.stat() if c.path is not None else None
-        h.update(f"{c.name}|{c.label}|{stat and (stat.st_size, stat.st_mtime_ns)}\n".encode())
+        h.update(f"{c.name}|{stat and (stat.st_size, stat.st_mtime_ns)}\n".encode())  # not its label: not in the audio
     return h.hexdigest()[:20]
 
 
@@ -43,13 +44,14 @@ def _cached(path: Path, compute):
     return value
 
 
-def _decode(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, progress: bool) -> np.ndarray:
+def _decode(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, bar) -> np.ndarray:
     n = config.clip_samples
     out = np.zeros((len(clips), n), np.int16)
     noises = dataset.noises(config.sample_rate) if any(c.path is None for c in clips) else []
-    for i, c in enumerate(tqdm(clips, desc="decoding clips", unit="clip", disable=None if progress else True, leave=False)):
+    for i, c in enumerate(clips):
         if c.path is not None:
             audio = fit_clip(read_audio(c.path, config.sample_rate)[0], n, c.path, config.sample_rate)
+            bar.update()
         else:
             index, offset, volume = c.noise
             audio = np.pad(noises[index][offset : offset + n], (0, max(0, offset + n - len(noises[index]))))
@@ -59,10 +61,27 @@ def _decode(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, p
 
 
 def clip_audio(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
-    """(N, clip_samples) float32 audio of the clips (stored as 16-bit, exact for 16-bit sources)."""
-    path = Path(cache_dir or default_cache_dir()) / f"audio-{_key('audio', clips, _audio_settings(config))}.npy"
-    pcm = _cached(path, lambda: _decode(dataset, clips, config, progress))
-    return pcm.astype(np.float32) / 32768.0
+    """(N, clip_samples) float32 audio of the clips (stored as 16-bit, exact for 16-bit sources). Cached a folder
+    at a time, so that training on a new folder of your recordings decodes that folder only; generated silence is
+    cut from the noise afresh."""
+    folders = {}
+    for i, c in enumerate(clips):
+        folders.setdefault(None if c.path is None else c.path.parent, []).append(i)
+    settings, root = _audio_settings(config), Path(cache_dir or default_cache_dir())
+    paths = {folder: root / f"audio-{_key('audio', [clips[i] for i in index], settings)}.npy"
+             for folder, index in folders.items() if folder is not None}
+    todo = sum(len(folders[f]) for f, path in paths.items() if not path.is_file())
+    out = np.zeros((len(clips), config.clip_samples), np.float32)
+    with tqdm(total=todo, desc="decoding clips", unit="clip", disable=None if progress and todo else True,
+              leave=False) as bar:
+        for folder, index in folders.items():
+            part = [clips[i] for i in index]
+            if folder is None:
+                pcm = _decode(dataset, part, config, bar)
+            else:
+                pcm = _cached(paths[folder], lambda: _decode(dataset, part, config, bar))
+            out[index] = pcm / np.float32(32768)
+    return out
 
 
 def clip_features(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
