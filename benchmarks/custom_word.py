@@ -4,6 +4,7 @@ one-speaker protocol), or a word of many speakers (cross-speaker).
     python benchmarks/custom_word.py --protocol one-speaker --word eight --speaker lucas [--real-train 40]
     python benchmarks/custom_word.py --protocol one-speaker --grid --pairs five:lucas,nine:nicolas \\
         --counts 40,20,10 --out runs/one_speaker      # the runs not yet in OUT, then the table of medians
+    python benchmarks/custom_word.py --protocol one-speaker --grid ... --rescore  # score the runs in OUT again
     python benchmarks/custom_word.py --word eight --real-train 50 --held-out validation
     python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0]
 
@@ -37,6 +38,7 @@ speakers' other words (Speech Commands and FSDD) over background noise."""
 
 import argparse
 import json
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -44,6 +46,7 @@ from pathlib import Path
 from kws.cli import on_off
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import synthesize
+from kws.metadata import load_model_file
 from kws.model.recipe import train_and_quantize, train_config
 from kws.paths import DEFAULT_DATA, DEFAULT_INIT, DIGITS_DATA
 from kws.plots import det_curve
@@ -150,16 +153,23 @@ def one_speaker(args, out: Path) -> dict:
     """Train and score one run of the one-speaker protocol; returns its summary."""
     count = 40 if args.real_train is None else args.real_train
     start = time.perf_counter()
+    if args.rescore:  # the views are made again; the model and the wall time are the run's
+        before = json.loads((out / "summary.json").read_text())
+        for view in ("stream", "fsdd_others"):
+            shutil.rmtree(out / view)
     train_real, test_real, own, others, stream = one_speaker_views(out, args.data, args.digits, args.word,
                                                                    args.speaker, count, args.own_negatives)
-    mine = out / "mine"
-    synthesize(args.word, mine, args.synth, seed=0)
-    link_files(mine / args.word, train_real)
-    for p in own:  # the user's own other words, recorded beside the wake word
-        link_files(mine / p.parent.name, [p])
     negatives = [args.data, others]
-    config, meta = train_wake_word(args, mine, out / "run", negatives)
-    wall = time.perf_counter() - start
+    if args.rescore:
+        meta, wall, word_parts = load_model_file(out / "run" / "model.tflite")[1], before["wall_s"], before["word_parts"]
+    else:
+        mine = out / "mine"
+        synthesize(args.word, mine, args.synth, seed=0)
+        link_files(mine / args.word, train_real)
+        for p in own:  # the user's own other words, recorded beside the wake word
+            link_files(mine / p.parent.name, [p])
+        config, meta = train_wake_word(args, mine, out / "run", negatives)
+        wall, word_parts = time.perf_counter() - start, config.word_parts
 
     report = eval_stream(out / "run" / "model.tflite", [stream], args.minutes, negatives=negatives,
                          group=kind_of(args.word, args.speaker))
@@ -176,7 +186,7 @@ def one_speaker(args, out: Path) -> dict:
     summary = {
         "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
         "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
-        "word_parts": config.word_parts,
+        "word_parts": word_parts,
         "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta["accuracy"]["int8"],
         "detection": meta["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
         "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
@@ -217,11 +227,11 @@ def grid(args) -> None:
         for word, speaker in pairs:
             out = args.out / f"{word}_{speaker}_{count}"
             done = out / "summary.json"
-            if not done.is_file():
-                if out.exists():
-                    raise SystemExit(f"{out} holds an unfinished run; remove it")
+            if not done.is_file() and out.exists():
+                raise SystemExit(f"{out} holds an unfinished run; remove it")
+            if args.rescore or not done.is_file():
                 one_speaker(argparse.Namespace(**{**vars(args), "word": word, "speaker": speaker,
-                                                 "real_train": count}), out)
+                                                 "real_train": count, "rescore": done.is_file()}), out)
             rows.append(json.loads(done.read_text()))
     print("| takes | runs | hit rate at the tuned default (min-max) | false accepts/h same speaker / other people "
           "/ noise | best hit rate at <= 1 false accept/h (min-max) | other people's word fired on | minutes |")
@@ -270,12 +280,19 @@ def main():
                         help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
     parser.add_argument("--word-parts", type=on_off, metavar="on|off", help="as `kws train --word-parts`")
     parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
+    parser.add_argument("--rescore", action="store_true",
+                        help="one-speaker: score the model of the run in OUT again (after a change to the scoring); "
+                             "its wall time stays the one measured")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.grid:
         args.out = args.out or Path("runs") / "one_speaker"
         return grid(args)
     out = args.out or Path("runs") / f"custom_{args.word}"
+    if args.rescore and args.protocol == "one-speaker":
+        if not (out / "summary.json").is_file():
+            raise SystemExit(f"--rescore: {out} holds no finished run")
+        return one_speaker(args, out)
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or pass another --out")
     if args.protocol == "one-speaker":

@@ -19,6 +19,8 @@ from .features import SAMPLE_RATE
 from .labels import SILENCE, UNKNOWN, is_keyword, keywords
 from .runtime import Model
 
+# The DET curve's thresholds: every 0.025 from 0.3, and 0.96-0.99 as far as tuning goes (a threshold a user may set)
+SWEEP_THRESHOLDS = np.concatenate([np.linspace(0.3, 0.95, 27), [0.96, 0.97, 0.98, 0.99]])
 MAX_LATENCY_S = 1.0  # a detection later than this after the word ends does not count as a hit
 
 
@@ -183,7 +185,7 @@ def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, 
         sf.write(save, audio, rate, subtype="PCM_16")
         Path(save).with_suffix(".json").write_text(json.dumps([dataclasses.asdict(e) for e in events], indent=0))
     times, posts = posterior_trace(model, audio, settings)
-    thresholds = sorted(set(np.round(np.concatenate([np.linspace(0.3, 0.95, 27), [settings.threshold]]), 4)))
+    thresholds = sorted(set(np.round(np.concatenate([SWEEP_THRESHOLDS, [settings.threshold]]), 4)))
     rows = sweep(times, posts, model.labels, settings, events, hours, thresholds, group)
     at_default = next(r for r in rows if r["threshold"] == round(settings.threshold, 4))
     share = sum(is_keyword(e.label) for e in events) / max(1, len(events))
