@@ -161,7 +161,8 @@ def one_speaker(args, out: Path) -> dict:
                                                                    args.speaker, count, args.own_negatives)
     negatives = [args.data, others]
     if args.rescore:
-        meta, wall, word_parts = load_model_file(out / "run" / "model.tflite")[1], before["wall_s"], before["word_parts"]
+        meta = load_model_file(out / "run" / "model.tflite")[1]
+        wall, word_parts = before["wall_s"], before["word_parts"]
     else:
         mine = out / "mine"
         synthesize(args.word, mine, args.synth, seed=0)
