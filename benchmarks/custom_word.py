@@ -155,15 +155,14 @@ def one_speaker(args, out: Path) -> dict:
     start = time.perf_counter()
     if args.rescore:  # the views are made again; the model and the wall time are the run's
         before = json.loads((out / "summary.json").read_text())
+        meta = load_model_file(out / "run" / "model.tflite")[1]
+        wall, word_parts = before["wall_s"], before["word_parts"]
         for view in ("stream", "fsdd_others"):
             shutil.rmtree(out / view)
     train_real, test_real, own, others, stream = one_speaker_views(out, args.data, args.digits, args.word,
                                                                    args.speaker, count, args.own_negatives)
     negatives = [args.data, others]
-    if args.rescore:
-        meta = load_model_file(out / "run" / "model.tflite")[1]
-        wall, word_parts = before["wall_s"], before["word_parts"]
-    else:
+    if not args.rescore:
         mine = out / "mine"
         synthesize(args.word, mine, args.synth, seed=0)
         link_files(mine / args.word, train_real)
