@@ -68,7 +68,7 @@ def _train(args) -> None:
     config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
-                          word_head=args.word_head, word_parts=args.word_parts)
+                          word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight)
     sizes = dict(channels=args.channels, blocks=args.blocks)
     model_config = ModelConfig(**{k: v for k, v in sizes.items() if v is not None})
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hard-negatives", type=float, metavar="X",
                    help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
                         "more, from each epoch's predictions (default 4 with --wake-word, else 0: off)")
+    p.add_argument("--unknown-weight", type=float, metavar="W",
+                   help="_unknown_'s share of the loss against one keyword's: it stands for every other word "
+                        "(default 2; 1 with --wake-word)")
     p.add_argument("--word-head", type=float, metavar="W",
                    help="also train a second output naming every word of the data (each other word its own class), "
                         "with weight W in the loss; it is not exported (default 0: off)")

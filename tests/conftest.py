@@ -148,7 +148,7 @@ def tiny_run(tmp_path_factory):
     run = base / "run"
     cache = base / "cache"
     train(data, run, model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=cache,
-          config=TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2))
+          config=TrainConfig(epochs=10, batch_size=16, learning_rate=1e-2))
     model = base / "tiny.tflite"
     quantize_run(run, model, cache_dir=cache, tune_minutes=1)
     return data, run, model

@@ -1,5 +1,6 @@
 """Training, int8 quantization, metadata and evaluation, on a tiny model trained in seconds."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -18,7 +19,7 @@ TFLM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY
 def test_tiny_model_learns_and_carries_its_metadata(tiny_run):
     data, run, model_path = tiny_run
     state = json.loads((run / "state.json").read_text())
-    assert state["epoch"] == 7 and len(state["history"]) == 8
+    assert state["epoch"] == 9 and len(state["history"]) == 10
     _, meta = load_model_file(model_path)
     assert meta["labels"] == ["_silence_", "_unknown_", "yes", "no"]
     assert meta["features"] == FeatureConfig().to_dict()
@@ -38,6 +39,17 @@ def test_sample_weights_balance_classes_and_favour_recordings():
     assert np.allclose(totals, totals[0]) and np.isclose(w.sum(), len(labels))
     assert np.isclose(w[10:12].sum(), REAL_SHARE * totals[1])  # 2 recordings weigh as much as 38 synthetic clips
     assert np.allclose(w[:10], w[0]) and np.allclose(w[50:], w[50])
+
+
+def test_sample_weights_scale_a_class_and_keep_the_mean():
+    from kws.model.train import REAL_SHARE, sample_weights
+
+    labels = np.array([0] * 10 + [1] * 2 + [1] * 38 + [2] * 5)
+    synthetic = np.array([False] * 12 + [True] * 38 + [False] * 5)
+    w = sample_weights(labels, synthetic, class_scale={1: 2.0})
+    totals = [w[labels == c].sum() for c in range(3)]
+    assert np.isclose(totals[1], 2 * totals[0]) and np.isclose(totals[2], totals[0]) and np.isclose(w.sum(), 55)
+    assert np.isclose(w[10:12].sum(), REAL_SHARE * totals[1])  # the recordings keep their share of the class
 
 
 def test_sample_weights_give_each_word_of_a_class_an_equal_share():
@@ -95,9 +107,9 @@ def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
         (swapped / name).symlink_to(data / target)
     kwargs = dict(model_config=ModelConfig(channels=8, blocks=1), words=("yes", "no"), cache_dir=tmp_path / "cache",
                   augment_config=AugmentConfig(background_frequency=0.0))  # clean words: a sure teacher
-    config = TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2)
+    config = TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2, unknown_weight=1.0)  # as the test was sized
     train(swapped, tmp_path / "teacher", **kwargs, config=config)
-    student = TrainConfig(epochs=8, batch_size=16, learning_rate=1e-2, distill_weight=1.0)
+    student = dataclasses.replace(config, distill_weight=1.0)
     model, prep, state = train(data, tmp_path / "student", **kwargs, config=student, teacher=tmp_path / "teacher")
     assert state["teacher"] == str(tmp_path / "teacher")
     model.load_weights(tmp_path / "student" / "last.weights.h5")  # "best" is chosen by the true labels
@@ -164,11 +176,11 @@ def test_resume_continues_from_the_last_epoch(tiny_run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     state = json.loads((copy / "state.json").read_text())
-    state["train"]["epochs"] = 9
+    state["train"]["epochs"] = 11
     (copy / "state.json").write_text(json.dumps(state))
     train(data, copy, resume=True, cache_dir=tmp_path / "cache")
     state = json.loads((copy / "state.json").read_text())
-    assert state["epoch"] == 8 and len(state["history"]) == 9
+    assert state["epoch"] == 10 and len(state["history"]) == 11
     with pytest.raises(KwsError, match="nothing to resume"):
         train(data, tmp_path / "empty", resume=True)
 

@@ -19,14 +19,14 @@ constexpr int kMelWeightCount = 491;
 
 constexpr int kNumLabels = 12;
 
-// Detection (as kws.detector.Detector): threshold 0.87, smoothing 400 ms, suppression 1000 ms, stride 200 ms
-constexpr double kThreshold = 0.87;  // doubles: compared as the host compares them
+// Detection (as kws.detector.Detector): threshold 0.74, smoothing 600 ms, suppression 1000 ms, stride 200 ms
+constexpr double kThreshold = 0.74;  // doubles: compared as the host compares them
 constexpr double kSuppressionMs = 1000.0;
 constexpr int kStrideFrames = 10;  // run the model every this many frames
-constexpr int kSmoothInferences = 2;  // average the posteriors of this many inferences
+constexpr int kSmoothInferences = 3;  // average the posteriors of this many inferences
 
 // Model tensors
-constexpr float kInputScale = 6.65697908f;
+constexpr float kInputScale = 6.68369722f;
 constexpr int kInputZeroPoint = 18;
 constexpr float kOutputScale = 0.00390625f;
 constexpr int kOutputZeroPoint = -128;

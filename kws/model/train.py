@@ -39,6 +39,7 @@ class TrainConfig:
     balance_words: bool = True  # within a class, each word (the clips' folder) an equal share of its weight
     word_head: float = 0.0  # > 0: weight in the loss of a training-only second output, one class per word
     word_parts: bool = False  # wake words: the start and the end of each recorded take alone as negatives
+    unknown_weight: float = 2.0  # _unknown_'s weight against one keyword's: it stands for every other word
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -55,24 +56,27 @@ def learning_rate(epoch: int, config: TrainConfig) -> float:
 REAL_SHARE = 0.5  # in a class with both, recorded clips carry at least this share of its weight
 
 
-def sample_weights(labels: np.ndarray, synthetic: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-    """Per-clip loss weights: every class weighs the same in total (weights inverse to class counts); within a
-    class, every group (e.g. each word of `_unknown_`) the same, so that no word with many clips comes to stand for
-    all others; within a group that mixes recordings with synthetic speech, the recordings carry at least
-    REAL_SHARE of it: a few real voices are worth more than many espeak-ng ones."""
+def sample_weights(labels: np.ndarray, synthetic: np.ndarray, groups: np.ndarray | None = None,
+                   class_scale: dict | None = None) -> np.ndarray:
+    """Per-clip loss weights: every class weighs the same in total (weights inverse to class counts), times its
+    `class_scale` entry if it has one; within a class, every group (e.g. each word of `_unknown_`) the same, so that
+    no word with many clips comes to stand for all others; within a group that mixes recordings with synthetic
+    speech, the recordings carry at least REAL_SHARE of it: a few real voices are worth more than many espeak-ng
+    ones. The weights average 1."""
     groups = np.zeros(len(labels), int) if groups is None else groups
     weights = np.zeros(len(labels))
+    scale = {c: (class_scale or {}).get(c, 1.0) for c in np.unique(labels)}
     for c in np.unique(labels):
         members = labels == c
         kinds = np.unique(groups[members])
         for g in kinds:
             group = members & (groups == g)
             real, fake = group & ~synthetic, group & synthetic
-            weights[group] = 1.0 / group.sum() / len(kinds)
+            weights[group] = scale[c] / group.sum() / len(kinds)
             if real.any() and fake.any():
-                share = max(REAL_SHARE, real.sum() / group.sum()) / len(kinds)
-                weights[real], weights[fake] = share / real.sum(), (1 / len(kinds) - share) / fake.sum()
-    return weights * len(labels) / len(np.unique(labels))
+                share = scale[c] * max(REAL_SHARE, real.sum() / group.sum()) / len(kinds)
+                weights[real], weights[fake] = share / real.sum(), (scale[c] / len(kinds) - share) / fake.sum()
+    return weights * len(labels) / sum(scale.values())
 
 
 def hard_negative_weights(weights: np.ndarray, labels: np.ndarray, probs: np.ndarray, unknown: int,
@@ -181,7 +185,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         raise KwsError(f"{', '.join(data_dirs + negatives)}: no training clips for {missing}; add clips for every class")
     synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
     vocabulary, words = np.unique([c.word for c in prep.train_clips], return_inverse=True)
-    weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None)
+    weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None,
+                             {prep.labels.index(UNKNOWN): config.unknown_weight})
 
     n = len(prep.labels)
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), n, model_config)
