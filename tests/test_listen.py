@@ -76,7 +76,8 @@ def test_ctrl_c_stops_with_a_summary_and_a_fast_device_does_not_pile_up(fake_mic
     device). Signalled once detections show the audio flows, not after a guessed sleep."""
     env, truth = fake_mic
     cmd, kw = kws("listen", "--device", "kwsfake", env=env)
-    proc = subprocess.Popen(cmd, **kw)
+    # a test run started in the background (`.ci/run &`) passes SIGINT on as ignored; Ctrl-C must reach listen
+    proc = subprocess.Popen(cmd, **kw, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().startswith("listening on")
         assert proc.stdout.readline().split()[2] == truth[0][0]
