@@ -66,16 +66,17 @@ def sample_weights(labels: np.ndarray, synthetic: np.ndarray, groups: np.ndarray
     groups = np.zeros(len(labels), int) if groups is None else groups
     weights = np.zeros(len(labels))
     scale = {c: (class_scale or {}).get(c, 1.0) for c in np.unique(labels)}
-    for c in np.unique(labels):
+    for c in scale:
         members = labels == c
         kinds = np.unique(groups[members])
         for g in kinds:
             group = members & (groups == g)
             real, fake = group & ~synthetic, group & synthetic
-            weights[group] = scale[c] / group.sum() / len(kinds)
+            weights[group] = 1.0 / group.sum() / len(kinds)
             if real.any() and fake.any():
-                share = scale[c] * max(REAL_SHARE, real.sum() / group.sum()) / len(kinds)
-                weights[real], weights[fake] = share / real.sum(), (scale[c] / len(kinds) - share) / fake.sum()
+                share = max(REAL_SHARE, real.sum() / group.sum()) / len(kinds)
+                weights[real], weights[fake] = share / real.sum(), (1 / len(kinds) - share) / fake.sum()
+        weights[members] *= scale[c]
     return weights * len(labels) / sum(scale.values())
 
 
