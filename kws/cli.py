@@ -68,7 +68,8 @@ def _train(args) -> None:
     config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
-                          word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight)
+                          word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
+                          word_class_clips=args.word_classes)
     sizes = dict(channels=args.channels, blocks=args.blocks)
     model_config = ModelConfig(**{k: v for k, v in sizes.items() if v is not None})
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
@@ -368,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--word-head", type=float, metavar="W",
                    help="also train a second output naming every word of the data (each other word its own class), "
                         "with weight W in the loss; it is not exported (default 0: off)")
+    p.add_argument("--word-classes", type=int, metavar="N",
+                   help="every other word with at least N training clips gets an output of its own, which the model "
+                        "sums into _unknown_: the model still has the usual outputs (default 0: off)")
     p.add_argument("--word-parts", type=on_off, metavar="on|off",
                    help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
                         "(written to OUT/parts; default off)")

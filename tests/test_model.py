@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import tone_words
+from conftest import tone, tone_words, write_wav
 
 from kws.cli import main
 from kws.errors import KwsError
@@ -185,6 +185,14 @@ def test_resume_continues_from_the_last_epoch(tiny_run, tmp_path):
         train(data, tmp_path / "empty", resume=True)
 
 
+def test_a_run_saved_before_a_setting_existed_resumes_as_it_was_started():
+    from kws.model.train import TrainConfig, saved_config
+
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("unknown_weight", "balance_words")}
+    assert saved_config(old) == dataclasses.replace(TrainConfig(), unknown_weight=1.0, balance_words=False)
+    assert saved_config(TrainConfig(unknown_weight=3.0).to_dict()) == TrainConfig(unknown_weight=3.0)
+
+
 def test_evaluate_json_and_plot(tiny_run, tmp_path, capsys):
     data, _, model_path = tiny_run
     png = tmp_path / "cm.png"
@@ -255,4 +263,43 @@ def test_word_head_tells_other_words_apart_and_stays_out_of_the_export(tmp_path)
     other = (said == "bed") | (said == "cat")
     named = np.array(["_silence_", "bed", "cat", "yes"])[trainer.predict(x[other], verbose=0)[1].argmax(axis=1)]
     assert np.mean(named == said[other]) > 0.9
+    assert train(data, tmp_path / "run", **kwargs, resume=True)[2]["epoch"] == 19
+
+
+def test_word_classes_are_outputs_of_their_own_summed_into_unknown_in_float_and_int8(tmp_path):
+    """Other words with enough clips (bed, cat) get outputs of their own, a word with few (wow) stays in
+    `_unknown_`; the model tells bed from cat, its usual outputs are the sum, and the int8 export keeps 3 outputs
+    that agree with the float model."""
+    from kws.features import mfcc
+    from kws.model.dscnn import ModelConfig, build_dscnn, with_words_output
+    from kws.model.quantize import quantize_run
+    from kws.model.train import TrainConfig, train
+
+    rng = np.random.default_rng(1)
+    data = tmp_path / "data"
+    tone_words(data, ("yes", "bed", "cat"), 40, 500, rng)
+    for i in range(6):
+        write_wav(data / "wow" / f"{i:08x}_nohash_0.wav", tone(1.0, 3000.0) + 0.005 * rng.standard_normal(16000))
+    kwargs = dict(model_config=ModelConfig(channels=8, blocks=1), words=("yes",), cache_dir=tmp_path / "cache",
+                  config=TrainConfig(epochs=20, batch_size=16, learning_rate=1e-2, word_class_clips=10))
+    model, prep, state = train(data, tmp_path / "run", **kwargs)
+    assert state["word_classes"] == ["bed", "cat"] and state["model"]["word_classes"] == 2
+    assert model.output_shape == (None, 3)
+
+    trainer = with_words_output(build_dscnn((49, 10), 3, ModelConfig(channels=8, blocks=1, word_classes=2)))
+    trainer.load_weights(tmp_path / "run" / "last.weights.h5")  # the best epoch came early, as soon as val was right
+    x = np.concatenate([[mfcc(a, FeatureConfig()) for a in prep.train_audio], prep.x_val])[..., None]
+    said = np.array([c.word for c in prep.train_clips + prep.val_clips])
+    probs, words = trainer.predict(x, verbose=0)
+    assert words.shape[1] == 5 and np.allclose(probs[:, 1], words[:, 1] + words[:, 3:].sum(axis=1), atol=1e-5)
+    other = (said == "bed") | (said == "cat")
+    named = np.array(["_silence_", "_unknown_", "yes", "bed", "cat"])[words[other].argmax(axis=1)]
+    assert np.mean(named == said[other]) > 0.9
+
+    quantize_run(tmp_path / "run", tmp_path / "model.tflite", tune_minutes=0, prep=prep)
+    int8 = Model(tmp_path / "model.tflite")
+    int8_probs = np.array([int8.predict(f) for f in prep.x_val])
+    assert int8_probs.shape == (len(prep.x_val), 3)
+    float_probs = model.predict(prep.x_val[..., None], verbose=0)
+    assert np.mean(int8_probs.argmax(axis=1) == float_probs.argmax(axis=1)) > 0.9
     assert train(data, tmp_path / "run", **kwargs, resume=True)[2]["epoch"] == 19

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -12,6 +14,7 @@ class ModelConfig:
     first_kernel: tuple[int, int] = (10, 4)
     first_stride: tuple[int, int] = (2, 2)
     dropout: float = 0.2
+    word_classes: int = 0  # outputs for other words of their own, summed into `_unknown_` (label 1) by the model
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -23,7 +26,11 @@ class ModelConfig:
 
 def build_dscnn(input_shape: tuple[int, int], n_classes: int, config: ModelConfig = ModelConfig(), batch_size=None):
     """(frames, mfcc) features -> class probabilities: conv, `blocks` x (depthwise 3x3, pointwise 1x1),
-    average pool, dense, softmax. Every op is in TFLite Micro's int8 kernel set. Export with batch_size=1."""
+    average pool, dense, softmax. Every op is in TFLite Micro's int8 kernel set. Export with batch_size=1.
+
+    With `config.word_classes` W, the softmax ("words") has n_classes + W outputs and a fixed 0/1 dense layer sums
+    the last W into `_unknown_`, which follows `_silence_` in every label list: `_unknown_` becomes the union of
+    several regions of the feature space instead of one, so "four" can sit apart from "off" without being "off"."""
     import keras
     from keras import layers
 
@@ -43,9 +50,21 @@ def build_dscnn(input_shape: tuple[int, int], n_classes: int, config: ModelConfi
     x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
     x = layers.Flatten(name="flat")(x)
     x = layers.Dropout(config.dropout, name="drop")(x)
-    x = layers.Dense(n_classes, name="fc")(x)
-    outputs = layers.Softmax(name="probs")(x)
+    x = layers.Dense(n_classes + config.word_classes, name="fc")(x)
+    if not config.word_classes:
+        return keras.Model(inputs, layers.Softmax(name="probs")(x), name="dscnn")
+    x = layers.Softmax(name="words")(x)
+    merge = np.vstack([np.eye(n_classes), np.eye(n_classes)[[1] * config.word_classes]])
+    outputs = layers.Dense(n_classes, use_bias=False, trainable=False, name="probs",
+                           kernel_initializer=keras.initializers.Constant(merge))(x)
     return keras.Model(inputs, outputs, name="dscnn")
+
+
+def with_words_output(model):
+    """A model built with word classes, with its softmax over every class and word as a second output (training)."""
+    import keras
+
+    return keras.Model(model.input, [model.output, model.get_layer("words").output], name="dscnn_words")
 
 
 def with_word_head(model, n_words: int):

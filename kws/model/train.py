@@ -1,7 +1,7 @@
 """Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, balanced class
 weights (recordings above synthetic speech), cosine learning-rate schedule, optional distillation from a larger
-teacher model, weight on mistaken other words (hard negatives) and a training-only head that names every word;
-a checkpoint every epoch and `resume`."""
+teacher model, weight on mistaken other words (hard negatives), other words with outputs of their own summed into
+`_unknown_`, or a training-only head that names every word; a checkpoint every epoch and `resume`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ..data.word_parts import write_word_parts
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
-from .dscnn import ModelConfig, build_dscnn, with_word_head
+from .dscnn import ModelConfig, build_dscnn, with_word_head, with_words_output
 from .run import BEST, LAST, RunSettings, load_run, new_state, read_state, write_state
 
 
@@ -40,9 +40,20 @@ class TrainConfig:
     word_head: float = 0.0  # > 0: weight in the loss of a training-only second output, one class per word
     word_parts: bool = False  # wake words: the start and the end of each recorded take alone as negatives
     unknown_weight: float = 2.0  # _unknown_'s weight against one keyword's: it stands for every other word
+    word_class_clips: int = 0  # > 0: each other word with at least this many training clips gets its own output
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+# Fields added to TrainConfig after runs were saved, with the value that trains such a run as it was started
+UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0}
+
+
+def saved_config(train: dict) -> TrainConfig:
+    """The TrainConfig of a run's saved settings (state.json's "train"); a run saved before a field existed keeps
+    the behaviour it had then (UNSAVED_MEANS), not today's default."""
+    return TrainConfig(**{**UNSAVED_MEANS, **train})
 
 
 def learning_rate(epoch: int, config: TrainConfig) -> float:
@@ -144,6 +155,18 @@ def _init_from(model, path) -> int:
     return copied
 
 
+def own_class_words(clips, labels: np.ndarray, unknown: int, min_clips: int) -> list[str]:
+    """The other words (clips labelled `unknown`) with at least `min_clips` of `clips`, sorted: each gets an output."""
+    names, counts = np.unique([c.word for c, y in zip(clips, labels) if y == unknown], return_counts=True)
+    return sorted(str(w) for w, n in zip(names, counts) if n >= min_clips) if min_clips > 0 else []
+
+
+def word_class_labels(clips, labels: np.ndarray, n_classes: int, words: list[str]) -> np.ndarray:
+    """Labels over the classes and then `words`: a clip of one of `words` gets its own index, others keep theirs."""
+    index = {w: n_classes + i for i, w in enumerate(words)}
+    return np.array([index.get(c.word, y) for c, y in zip(clips, labels)], int)
+
+
 def _word_parts(data_dirs, words, out: Path) -> str:
     """The parts of the recorded (not synthetic) training takes of `words`, written to `out`: a negatives folder."""
     clips = SpeechCommands(data_dirs, words=words).recorded
@@ -168,7 +191,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     if state is not None:
         settings = RunSettings.from_state(state)
         feature_config, model_config, augment_config = settings.features, settings.model, settings.augment
-        config = TrainConfig(**settings.train)
+        config = saved_config(settings.train)
         words = keywords(settings.labels)
         teacher = settings.teacher
         negatives = settings.negatives
@@ -186,26 +209,31 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         raise KwsError(f"{', '.join(data_dirs + negatives)}: no training clips for {missing}; add clips for every class")
     synthetic = np.array([c.path is not None and is_synthetic(c.path) for c in prep.train_clips])
     vocabulary, words = np.unique([c.word for c in prep.train_clips], return_inverse=True)
+    n, unknown = len(prep.labels), prep.labels.index(UNKNOWN)
     weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None,
-                             {prep.labels.index(UNKNOWN): config.unknown_weight})
+                             {unknown: config.unknown_weight})
 
-    n = len(prep.labels)
+    if config.word_head > 0 and config.word_class_clips > 0:
+        raise KwsError("--word-head and --word-classes are two ways to name other words: choose one")
+    own_words = (state or {}).get("word_classes") or own_class_words(prep.train_clips, prep.y_train, unknown,
+                                                                     config.word_class_clips)
+    model_config = dataclasses.replace(model_config, word_classes=len(own_words))
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), n, model_config)
     teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
     loss, metric = ((keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), "accuracy")
                     if teacher_model is None else distillation_loss(n, config))
     trainer = model  # what is fitted and saved as LAST; `model` alone is exported
     optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
-    if config.word_head > 0:
-        trainer = with_word_head(model, len(vocabulary))
+    if config.word_head > 0 or own_words:
+        trainer = with_word_head(model, len(vocabulary)) if config.word_head > 0 else with_words_output(model)
         trainer.compile(optimizer=optimizer, loss=[loss, keras.losses.CategoricalCrossentropy()],
-                        loss_weights=[1.0, config.word_head], metrics=[[metric], []])
+                        loss_weights=[1.0, config.word_head or 1.0], metrics=[[metric], []])
     else:
         model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
     if state is None:
         settings = RunSettings(feature_config, model_config, augment_config, config.to_dict(), prep.labels,
                                data_dirs, str(teacher) if teacher else None, negatives)
-        state = new_state(settings, len(prep.train_clips), len(prep.val_clips))
+        state = {**new_state(settings, len(prep.train_clips), len(prep.val_clips)), "word_classes": own_words}
         if init is not None:
             print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
     else:
@@ -218,7 +246,12 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     y_train = keras.utils.to_categorical(prep.y_train, n)
     if teacher_model is not None:
         y_val = np.concatenate([y_val, y_val], axis=1)  # validation loss: the labels stand in for the teacher
-    if trainer is not model:  # validation words not in training get no word target
+    if own_words:  # each of own_words its own class after the labels'
+        y_val = (y_val, keras.utils.to_categorical(word_class_labels(prep.val_clips, prep.y_val, n, own_words),
+                                                   n + len(own_words)))
+        word_targets = keras.utils.to_categorical(word_class_labels(prep.train_clips, prep.y_train, n, own_words),
+                                                  n + len(own_words))
+    elif trainer is not model:  # validation words not in training get no word target
         index = {w: i for i, w in enumerate(vocabulary)}
         val_words = np.zeros((len(prep.val_clips), len(vocabulary)))
         for row, clip in enumerate(prep.val_clips):
