@@ -67,17 +67,18 @@ def test_emulated_int8_outputs_match_litert_and_tflm(runs, shipped_model):
           f"{np.count_nonzero(on_litert.argmax(1) != result.outputs.argmax(1))}; vs the TFLM Python interpreter: "
           f"{np.count_nonzero(on_tflm != result.outputs)} differ")
     # The board computes what TFLM computes on the host, bit for bit; TFLM and LiteRT's builtin kernels round the
-    # dense layer's logits by up to 1 step differently and their softmaxes differ (benchmarks/firmware_size.py on
-    # every validation clip: 1,007 of 168,132 outputs 1 step apart, 67 by 2 or 3, all but 5 between clips).
+    # dense layer's logits by up to 1 step differently and their softmaxes differ, and the fixed layer that sums the
+    # other words' outputs into _unknown_ adds up those differences (benchmarks/firmware_size.py on every validation
+    # clip: 2,108 of 168,132 outputs 1 step apart, 273 by 2-5, top-1 different on 2 inferences between clips).
     assert np.array_equal(on_tflm, result.outputs)
-    assert steps.max() <= 3 and np.count_nonzero(steps) <= 0.01 * steps.size
+    assert steps.max() <= 6 and np.count_nonzero(steps) <= 0.03 * steps.size
     # The inferences whose window is exactly a clip: the board's own front end made the Python features' int8
     # inputs, and its outputs agree with LiteRT on them.
     inputs = result.inputs[aligned]
     python = np.stack([litert.quantize_input(f).reshape(-1) for f in features])
     assert (inputs != python).mean() <= 1e-3
     on_python = np.stack([litert.predict_int8(q) for q in python])
-    assert np.abs(on_python.astype(int) - result.outputs[aligned]).max() <= 2
+    assert np.abs(on_python.astype(int) - result.outputs[aligned]).max() <= 3  # all clips: 3 at most
     assert (on_python.argmax(1) != result.outputs[aligned].argmax(1)).mean() <= 0.01
 
 

@@ -40,14 +40,14 @@ class TrainConfig:
     word_head: float = 0.0  # > 0: weight in the loss of a training-only second output, one class per word
     word_parts: bool = False  # wake words: the start and the end of each recorded take alone as negatives
     unknown_weight: float = 2.0  # _unknown_'s weight against one keyword's: it stands for every other word
-    word_class_clips: int = 0  # > 0: each other word with at least this many training clips gets its own output
+    word_class_clips: int = 100  # > 0: each other word with at least this many training clips gets its own output
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 # Fields added to TrainConfig after runs were saved, with the value that trains such a run as it was started
-UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0}
+UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0, "word_class_clips": 0}
 
 
 def saved_config(train: dict) -> TrainConfig:
@@ -213,10 +213,11 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None,
                              {unknown: config.unknown_weight})
 
-    if config.word_head > 0 and config.word_class_clips > 0:
-        raise KwsError("--word-head and --word-classes are two ways to name other words: choose one")
     own_words = (state or {}).get("word_classes") or own_class_words(prep.train_clips, prep.y_train, unknown,
                                                                      config.word_class_clips)
+    if config.word_head > 0 and own_words:
+        raise KwsError("--word-head and --word-classes are two ways to name other words: add --word-classes 0 to "
+                       "train with --word-head")
     model_config = dataclasses.replace(model_config, word_classes=len(own_words))
     model = build_dscnn((feature_config.n_frames, feature_config.n_mfcc), n, model_config)
     teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
