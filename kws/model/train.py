@@ -158,7 +158,7 @@ def _init_from(model, path) -> int:
 def own_class_words(clips, labels: np.ndarray, unknown: int, min_clips: int) -> list[str]:
     """The other words (clips labelled `unknown`) with at least `min_clips` of `clips`, sorted: each gets an output."""
     names, counts = np.unique([c.word for c, y in zip(clips, labels) if y == unknown], return_counts=True)
-    return sorted(str(w) for w, n in zip(names, counts) if n >= min_clips) if min_clips > 0 else []
+    return [str(w) for w, n in zip(names, counts) if n >= min_clips] if min_clips > 0 else []
 
 
 def word_class_labels(clips, labels: np.ndarray, n_classes: int, words: list[str]) -> np.ndarray:
@@ -213,8 +213,9 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     weights = sample_weights(prep.y_train, synthetic, words if config.balance_words else None,
                              {unknown: config.unknown_weight})
 
-    own_words = (state or {}).get("word_classes") or own_class_words(prep.train_clips, prep.y_train, unknown,
-                                                                     config.word_class_clips)
+    # a resumed run keeps the words its weights were shaped for, even if its data folders have grown since
+    own_words = (state["word_classes"] if state and "word_classes" in state
+                 else own_class_words(prep.train_clips, prep.y_train, unknown, config.word_class_clips))
     if config.word_head > 0 and own_words:
         raise KwsError("--word-head and --word-classes are two ways to name other words: add --word-classes 0 to "
                        "train with --word-head")
