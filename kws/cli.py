@@ -62,16 +62,15 @@ def _data_stats(args) -> None:
 
 
 def _train(args) -> None:
-    from .model.dscnn import ModelConfig
-    from .model.recipe import train_and_quantize, train_config
+    from .model.recipe import network_config, train_and_quantize, train_config
 
     config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
                           word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
                           word_class_clips=args.word_classes)
-    sizes = dict(channels=args.channels, blocks=args.blocks)
-    model_config = ModelConfig(**{k: v for k, v in sizes.items() if v is not None})
+    model_config = network_config(bool(args.wake_word), channels=args.channels, blocks=args.blocks,
+                                  dropout=args.dropout)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
                               init=None if args.init == "none" else args.init, config=config,
                               model_config=model_config, resume=args.resume, cache_dir=args.cache_dir,
@@ -354,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     p.add_argument("--channels", type=int, help="DS-CNN width (default 32)")
     p.add_argument("--blocks", type=int, help="depthwise-separable blocks (default 4)")
+    p.add_argument("--dropout", type=float, metavar="P",
+                   help="dropout before the dense layer (default 0; 0.2 with --wake-word)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--teacher", metavar="RUN",
                    help="distil the larger model of this training run (same data and features, e.g. trained with "

@@ -157,13 +157,13 @@ def test_version(capsys):
 
 
 def test_train_help_states_the_defaults_training_uses():
-    from kws.model.dscnn import ModelConfig
-    from kws.model.recipe import train_config
+    from kws.model.recipe import network_config, train_config
 
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
-    c, wake, m = train_config(), train_config(wake_words=True), ModelConfig()
+    c, wake, m = train_config(), train_config(wake_words=True), network_config()
     for stated in (f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)", f"batch size (default {c.batch_size})",
                    f"DS-CNN width (default {m.channels})", f"depthwise-separable blocks (default {m.blocks})",
+                   f"dense layer (default {m.dropout:g}; {network_config(True).dropout:g} with --wake-word)",
                    f"random seed (default {c.seed})", f"share of the loss (default {c.distill_weight})",
                    f"(default {wake.hard_negatives:g} with --wake-word, else {c.hard_negatives:g}: off)"):
         assert stated in text

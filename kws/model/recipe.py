@@ -16,6 +16,13 @@ WAKE_WORD_POLICY = {  # a wake word starts from the shipped model, so it needs f
     "unknown_weight": 1.0,  # as measured in docs/custom_words.md (the 12 classes: 2.0)
     "word_class_clips": 0,  # other words share one output, as measured there (the 12 classes: 100)
 }
+WAKE_WORD_NETWORK = {"dropout": 0.2}  # as docs/custom_words.md's figures were measured (the 12 classes: 0)
+
+
+def network_config(wake_words: bool = False, **options) -> ModelConfig:
+    """ModelConfig's defaults, or for wake words WAKE_WORD_NETWORK's, overridden by the `options` that are not None."""
+    return ModelConfig(**{**(WAKE_WORD_NETWORK if wake_words else {}),
+                          **{k: v for k, v in options.items() if v is not None}})
 
 
 def train_config(wake_words: bool = False, **options) -> TrainConfig:
@@ -25,7 +32,7 @@ def train_config(wake_words: bool = False, **options) -> TrainConfig:
 
 
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
-                       model_config=ModelConfig(), resume=False, cache_dir=None, teacher=None,
+                       model_config=None, resume=False, cache_dir=None, teacher=None,
                        tune_minutes: float = 30.0) -> dict:
     """Train a run in `out` and quantize it to OUT/model.tflite; returns the model's metadata. The 12 classes train
     on `data` (default TRAINING_DATA); `wake_words` on their clips in `data` (whose other words are negatives too)
@@ -38,6 +45,7 @@ def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT
         words, negatives = tuple(wake_words), list(negatives or TRAINING_DATA)
     else:
         data, words, init, negatives = data or TRAINING_DATA, None, None, []
-    prep = train(data, out, model_config=model_config, config=config or train_config(bool(wake_words)), words=words,
-                 resume=resume, cache_dir=cache_dir, init=init, teacher=teacher, negatives=negatives)[1]
+    prep = train(data, out, model_config=model_config or network_config(bool(wake_words)),
+                 config=config or train_config(bool(wake_words)), words=words, resume=resume, cache_dir=cache_dir,
+                 init=init, teacher=teacher, negatives=negatives)[1]
     return quantize_run(out, f"{out}/model.tflite", None, cache_dir, tune_minutes, prep)
