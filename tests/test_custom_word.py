@@ -47,6 +47,7 @@ def test_import_train_detect(tmp_path, capsys):
     state = json.loads((run / "state.json").read_text())
     assert state["labels"] == ["_silence_", "_unknown_", "beep"]
     assert state["train"]["hard_negatives"] == 4.0  # a wake word weighs mistaken negatives up by default
+    assert state["model"]["dropout"] == 0.2  # and keeps the dropout its figures were measured with (12 classes: 0)
     assert state["data"] == [str(tmp_path / "mine")] and state["negatives"] == [str(tmp_path / "neg")]
     assert state["n_train"] + state["n_val"] < 60 + 80 + 20  # the takes, the other words, silence: no neg/beep
 
