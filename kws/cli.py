@@ -372,7 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "with weight W in the loss; it is not exported (default 0: off)")
     p.add_argument("--word-classes", type=int, metavar="N",
                    help="every other word with at least N training clips gets an output of its own, which the model "
-                        "sums into _unknown_: the model still has the usual outputs (default 100; 0 with --wake-word: off)")
+                        "sums into _unknown_: the model still has the usual outputs "
+                        "(default 100; 0 with --wake-word: off)")
     p.add_argument("--word-parts", type=on_off, metavar="on|off",
                    help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
                         "(written to OUT/parts; default off)")

@@ -19,16 +19,19 @@ WAKE_WORD_POLICY = {  # a wake word starts from the shipped model, so it needs f
 WAKE_WORD_NETWORK = {"dropout": 0.2}  # as docs/custom_words.md's figures were measured (the 12 classes: 0)
 
 
+def _settings(cls, policy: dict, wake_words: bool, options: dict):
+    """`cls`'s defaults, or for wake words `policy`'s, overridden by the `options` that are not None."""
+    return cls(**{**(policy if wake_words else {}), **{k: v for k, v in options.items() if v is not None}})
+
+
 def network_config(wake_words: bool = False, **options) -> ModelConfig:
-    """ModelConfig's defaults, or for wake words WAKE_WORD_NETWORK's, overridden by the `options` that are not None."""
-    return ModelConfig(**{**(WAKE_WORD_NETWORK if wake_words else {}),
-                          **{k: v for k, v in options.items() if v is not None}})
+    """The network's settings: ModelConfig's defaults, or WAKE_WORD_NETWORK's, overridden by `options`."""
+    return _settings(ModelConfig, WAKE_WORD_NETWORK, wake_words, options)
 
 
 def train_config(wake_words: bool = False, **options) -> TrainConfig:
-    """TrainConfig's defaults, or for wake words WAKE_WORD_POLICY's, overridden by the `options` that are not None."""
-    return TrainConfig(**{**(WAKE_WORD_POLICY if wake_words else {}),
-                          **{k: v for k, v in options.items() if v is not None}})
+    """The training settings: TrainConfig's defaults, or WAKE_WORD_POLICY's, overridden by `options`."""
+    return _settings(TrainConfig, WAKE_WORD_POLICY, wake_words, options)
 
 
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
