@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="epochs (default 50; 10 with --wake-word)")
     p.add_argument("--batch-size", type=int, help="batch size (default 64)")
     p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
-    p.add_argument("--channels", type=int, help="DS-CNN width (default 32)")
+    p.add_argument("--channels", type=int, help="DS-CNN width (default 34)")
     p.add_argument("--blocks", type=int, help="depthwise-separable blocks (default 4)")
     p.add_argument("--dropout", type=float, metavar="P",
                    help="dropout before the dense layer (default 0; 0.2 with --wake-word)")

@@ -305,3 +305,18 @@ def test_word_classes_are_outputs_of_their_own_summed_into_unknown_in_float_and_
     float_probs = model.predict(prep.x_val[..., None], verbose=0)
     assert np.mean(int8_probs.argmax(axis=1) == float_probs.argmax(axis=1)) > 0.9
     assert train(data, tmp_path / "run", **kwargs, resume=True)[2]["epoch"] == 19
+
+
+def test_init_copies_the_body_of_a_model_with_other_labels_and_refuses_another_width(tmp_path):
+    from kws.model.dscnn import ModelConfig, build_dscnn
+    from kws.model.train import _init_from
+
+    shipped = build_dscnn((49, 10), 12, ModelConfig(channels=8, blocks=2, word_classes=3))
+    shipped.save(tmp_path / "start.keras")
+    wake = build_dscnn((49, 10), 3, ModelConfig(channels=8, blocks=2))
+    assert _init_from(wake, tmp_path / "start.keras") == len([l for l in wake.layers if l.weights]) - 1  # not "fc"
+    for name in ("conv", "dw1"):  # randomly initialised: equal only if copied
+        for mine, theirs in zip(wake.get_layer(name).get_weights(), shipped.get_layer(name).get_weights()):
+            assert np.array_equal(mine, theirs)
+    with pytest.raises(KwsError, match=r"start\.keras: its network differs from this one's at conv"):
+        _init_from(build_dscnn((49, 10), 3, ModelConfig(channels=6, blocks=2)), tmp_path / "start.keras")

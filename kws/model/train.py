@@ -140,18 +140,27 @@ def _load_teacher(run_dir, labels, feature_config):
     return teacher
 
 
+CLASSIFIER = ("fc", "probs")  # the layers whose shapes follow the labels
+
+
 def _init_from(model, path) -> int:
-    """Copy the weights of every layer of the Keras model at `path` whose name and shapes match (all but the
-    classifier when the labels differ). Returns how many layers were copied."""
+    """Copy the weights of every layer of the Keras model at `path` whose name and shapes match: all but the
+    classifier when the labels differ, all when they do not. Returns how many layers were copied; a network of
+    another width or depth than `path`'s is an error, not a silent start from scratch."""
     import keras
 
     source = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
-    copied = 0
-    for layer in model.layers:
+    copied, other = 0, []
+    for layer in (layer for layer in model.layers if layer.weights):
         theirs = source.get(layer.name)
-        if theirs is not None and layer.weights and [w.shape for w in theirs.weights] == [w.shape for w in layer.weights]:
+        if theirs is not None and [w.shape for w in theirs.weights] == [w.shape for w in layer.weights]:
             layer.set_weights(theirs.get_weights())
             copied += 1
+        elif layer.name not in CLASSIFIER:
+            other.append(layer.name)
+    if other:
+        raise KwsError(f"{path}: its network differs from this one's at {', '.join(other[:3])}; train with its "
+                       f"--channels and --blocks, or --init none to start from scratch")
     return copied
 
 
