@@ -145,8 +145,9 @@ CLASSIFIER = ("fc", "probs")  # the layers whose shapes follow the labels
 
 def _init_from(model, path) -> int:
     """Copy the weights of every layer of the Keras model at `path` whose name and shapes match: all but the
-    classifier when the labels differ, all when they do not. Returns how many layers were copied; a network of
-    another width or depth than `path`'s is an error, not a silent start from scratch."""
+    classifier when the labels differ, all when they do not. Returns how many layers were copied; a network with
+    a layer `path` lacks or shapes otherwise (another width, more blocks) is an error, not a silent start from
+    scratch."""
     import keras
 
     source = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
