@@ -21,6 +21,9 @@ from .runtime import Model
 
 # The DET curve's thresholds: every 0.025 from 0.3, and 0.96-0.99 as far as tuning goes (a threshold a user may set)
 SWEEP_THRESHOLDS = np.concatenate([np.linspace(0.3, 0.95, 27), [0.96, 0.97, 0.98, 0.99]])
+# Of a tuning stream's other words, the share that are your own (the data folders' other words, next to the
+# negatives folders'), when you recorded some: they are the words most like your wake word in your voice
+OWN_WORDS_SHARE = 0.5
 MAX_LATENCY_S = 1.0  # a detection later than this after the word ends does not count as a hit
 
 
@@ -42,11 +45,12 @@ def _speech_end(clip: np.ndarray, rate: int) -> float:
 
 def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validation", seed: int = 0,
                  noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE, keyword_share: float | None = None,
-                 negatives=()):
+                 negatives=(), own_share: float | None = None):
     """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
     with one clip of the split every gap_s seconds: a keyword with probability `keyword_share` (default: their
     share of the split's word clips, at least a quarter, so a rare wake word is still heard often), else
-    another word. `negatives` folders add other words only, as in training."""
+    another word. `negatives` folders add other words only, as in training; with `own_share`, that share of
+    the other words comes from the data folders (your own other words) when they have some."""
     dataset = SpeechCommands(data_dir, words=words, negatives=negatives)
     clips = [c for c in dataset.split(split) if c.path is not None and c.label != SILENCE]
     targets = [c for c in clips if is_keyword(c.label)]
@@ -68,11 +72,17 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
         pos += length
     events = []
     t = rng.uniform(*gap_s)
-    pools = [(targets, rng.permutation(len(targets))), (others, rng.permutation(len(others)))]
-    used = [0, 0]
+    own = []
+    if own_share is not None:
+        theirs = [any(root in c.path.parents for root in dataset.negatives) for c in others]
+        if any(theirs) and not all(theirs):
+            own, others = ([c for c, neg in zip(others, theirs) if not neg],
+                           [c for c, neg in zip(others, theirs) if neg])
+    pools = [(pool, rng.permutation(len(pool))) for pool in [targets, others] + ([own] if own else [])]
+    used = [0] * len(pools)
     while int(t * rate) + rate <= total:
         start = int(t * rate)
-        which = 0 if rng.uniform() < share else 1
+        which = 0 if rng.uniform() < share else 2 if own and rng.uniform() < own_share else 1
         pool, order = pools[which]
         clip = pool[order[used[which] % len(pool)]]
         used[which] += 1
@@ -223,9 +233,10 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
     speakers less clear than the stream's. With `slack`, the highest within `slack` of the best score wins
-    instead (`best_setting`)."""
+    instead (`best_setting`). Beside `negatives` folders, half the stream's other words are the data folders' own
+    (OWN_WORDS_SHARE), when they hold some: the words of yours that the threshold must not fire on."""
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate,
-                                 negatives=negatives)
+                                 negatives=negatives, own_share=OWN_WORDS_SHARE)
     hours = len(audio) / model.config.sample_rate / 3600
     thresholds = np.round(np.arange(0.3, 0.991, 0.01), 2)
     base = DetectorSettings()

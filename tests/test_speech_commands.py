@@ -89,6 +89,23 @@ def test_one_persons_recordings_train_whatever_their_speaker_id_hashes_to(tmp_pa
     assert sorted(c.split for c in SpeechCommands(many, words=("marvin",)).recorded) == ["testing", "validation"]
 
 
+def test_your_own_other_words_train_and_every_fifth_validates(tmp_path):
+    """One person's other words in the data folder are negatives to learn (all train, every fifth held out to score
+    and tune on), whatever their id hashes to; other people's in a negatives folder keep the hash rule."""
+    me, them = (next(f"{i:08x}" for i in range(start, 1000) if which_set(f"{i:08x}_nohash_0") == "validation")
+                for start in (0, 500))
+    for root, word, speaker in (("mine", "marvin", me), ("mine", "six", me), ("neg", "six", them)):
+        for n in range(10):
+            write_wav(tmp_path / root / word / f"{speaker}_nohash_{n}.wav", tone(0.5))
+    data = SpeechCommands(tmp_path / "mine", words=("marvin",), negatives=[tmp_path / "neg"])
+    splits = {(c.path.parent.parent.name, c.word): [] for c in data.recorded}
+    for c in data.recorded:
+        splits[c.path.parent.parent.name, c.word].append(c.split)
+    every_fifth = (["training"] * 4 + ["validation"]) * 2
+    assert splits["mine", "six"] == splits["mine", "marvin"] == every_fifth
+    assert splits["neg", "six"] == ["validation"] * 10
+
+
 def test_negatives_folders_give_other_words_only(tmp_path):
     """A wake word's clips in a negatives folder (the digits hold "eight") are neither positives nor negatives;
     the user's own folder gives the positives, and its other words are negatives too."""

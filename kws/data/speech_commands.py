@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import re
 import zlib
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +78,11 @@ class SpeechCommands:
     """The clips of one or more folders in Speech Commands layout, labelled and split; `_silence_` made from
     their background noise. Several folders make one data set (e.g. your own word plus Speech Commands as
     negatives). The `negatives` folders give other words and noise only: their clips of the target words are left
-    out (neither positive nor negative). One person's recordings of a target word train whatever split their
-    speaker id hashes to: when a word's real clips (not synthetic, in folders without split lists) are all one
-    speaker's and none is in training, all are. A target word with no validation clip has every fifth clip held
-    out for validation, so that it can still be scored."""
+    out (neither positive nor negative). One person's recordings of a word train whatever split their speaker id
+    hashes to: when a target word's real clips (not synthetic, in folders without split lists), or a data folder's
+    clips of another word, are all one speaker's and none is in training, all are (your own other words are
+    negatives to learn, not only to score). Such a word, and any target word, with no validation clip has every
+    fifth clip held out for validation, so that it can still be scored and tuned on."""
 
     def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0, negatives=()):
         self.roots = [Path(r) for r in as_roots(roots)]
@@ -92,21 +94,39 @@ class SpeechCommands:
         self._hash_split = set()  # paths split by the hash rule (their folder has no split lists)
         for root in self.roots:
             self._scan(root)
+        own_other_words = defaultdict(list)  # folder -> the data folders' clips of other words in it
+        for i, c in enumerate(self.recorded):
+            if c.label == UNKNOWN:
+                own_other_words[c.path.parent].append(i)
         for root in self.negatives:
             self._scan(root, skip=self.words)
         for word in self.words:
-            mine = [i for i, c in enumerate(self.recorded) if c.label == word]
-            real = [i for i in mine
-                    if self.recorded[i].path in self._hash_split and not is_synthetic(self.recorded[i].path)]
-            speakers = {self.recorded[i].path.name.split("_nohash_")[0] for i in real}
-            if len(speakers) == 1 and not any(self.recorded[i].split == "training" for i in real):
-                for i in real:
-                    self.recorded[i] = dataclasses.replace(self.recorded[i], split="training")
-            if mine and not any(self.recorded[i].split == "validation" for i in mine):
-                for i in mine[4::5]:
-                    self.recorded[i] = dataclasses.replace(self.recorded[i], split="validation")
+            self._one_persons_split([i for i, c in enumerate(self.recorded) if c.label == word])
+        for clips in own_other_words.values():
+            if len(self._real_speakers(clips)) == 1:
+                self._one_persons_split(clips)
         self.silence_percentage = silence_percentage
         self._noises = None
+
+    def _real_speakers(self, clips: list[int]) -> dict[str, list[int]]:
+        """Speaker id -> the clips (indices) of `clips` that are real recordings split by the hash rule."""
+        speakers = defaultdict(list)
+        for i in clips:
+            path = self.recorded[i].path
+            if path in self._hash_split and not is_synthetic(path):
+                speakers[path.name.split("_nohash_")[0]].append(i)
+        return speakers
+
+    def _one_persons_split(self, clips: list[int]) -> None:
+        """A word's clips: when its real ones are one person's and none trains, all do; when none validates, every
+        fifth does."""
+        speakers = list(self._real_speakers(clips).values())
+        if len(speakers) == 1 and self.recorded[speakers[0][0]].split != "training":
+            for i in speakers[0]:
+                self.recorded[i] = dataclasses.replace(self.recorded[i], split="training")
+        if clips and not any(self.recorded[i].split == "validation" for i in clips):
+            for i in clips[4::5]:
+                self.recorded[i] = dataclasses.replace(self.recorded[i], split="validation")
 
     def _scan(self, root: Path, skip=()) -> None:
         if not root.is_dir():
