@@ -260,9 +260,9 @@ def main():
                         help="with --grid: WORD:SPEAKER pairs (default five:lucas,nine:nicolas)")
     parser.add_argument("--counts", default="40,20,10", help="with --grid: takes trained on (default 40,20,10)")
     parser.add_argument("--own-negatives", type=int, default=0, metavar="K",
-                        help="one-speaker: the speaker's first K takes of each other digit join their word, as a "
-                             "user who records a few of their other words: they train, every fifth tunes the "
-                             "threshold (left out of the stream; default 0)")
+                        help="one-speaker: the speaker's first K takes of each other digit go into the user's "
+                             "folder, as a user who records a few of their other words: they train, every fifth "
+                             "tunes the threshold (left out of the stream; default 0)")
     parser.add_argument("--data", default=DEFAULT_DATA, type=Path, help="the Speech Commands folder")
     parser.add_argument("--digits", default=DIGITS_DATA, type=Path, help="the Free Spoken Digit folder")
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")

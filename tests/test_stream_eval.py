@@ -57,16 +57,16 @@ def test_negatives_add_other_words_only(data_dir, tmp_path):
 def test_own_share_draws_that_share_of_other_words_from_the_data_folders(data_dir, tmp_path):
     """Tuning a wake word: your own other words ("hello", two takes) are half the other words beside the negatives'
     hundreds; without own words, or without own_share, the stream is what it was."""
+    mine = tmp_path / "mine"
     names = [f"yes/{i:08x}_nohash_0.wav" for i in range(3)] + [f"hello/{i:08x}_nohash_0.wav" for i in range(2)]
     for name in names:
-        write_wav(tmp_path / "mine" / name, tone(0.5))
-    (tmp_path / "mine" / "validation_list.txt").write_text("\n".join(names))
+        write_wav(mine / name, tone(0.5))
+    (mine / "validation_list.txt").write_text("\n".join(names))
 
     def own_share_of(events):
         others = [e for e in events if e.label != "yes"]
         return sum(e.word == "hello" for e in others) / len(others)
 
-    mine = tmp_path / "mine"
     assert 0.35 < own_share_of(build_stream(mine, ("yes",), 10.0, negatives=[data_dir], own_share=0.5)[1]) < 0.65
     assert own_share_of(build_stream(mine, ("yes",), 10.0, negatives=[data_dir])[1]) < 0.1
     for name in names[3:]:
