@@ -10,10 +10,9 @@ from collections import Counter
 
 import numpy as np
 
-from kws.audio import fit_clip, read_audio
+from kws.data.cache import clip_features
 from kws.data.speech_commands import SpeechCommands
 from kws.detector import DetectorSettings
-from kws.features import mfcc
 from kws.labels import keywords
 from kws.paths import DEFAULT_MODEL, TRAINING_DATA
 from kws.runtime import Model
@@ -31,12 +30,13 @@ def main():
     audio, events = build_stream(TRAINING_DATA, keywords(model.labels), args.minutes, "validation", 0, rate=rate,
                                  keyword_share=1.0)
     times, posts = posterior_trace(model, audio, settings)
-    paths = {c.name: c.path for c in SpeechCommands(TRAINING_DATA).split("validation") if c.path is not None}
+    dataset = SpeechCommands(TRAINING_DATA)
+    by_name = {c.name: c for c in dataset.split("validation") if c.path is not None}
+    features = clip_features(dataset, [by_name[e.clip] for e in events], model.config)  # as `kws evaluate`
     outcome, missed = Counter(), Counter()
-    for e in events:
+    for e, f in zip(events, features):
         k = model.labels.index(e.label)
-        clip = fit_clip(read_audio(paths[e.clip], rate)[0], rate, paths[e.clip], rate)
-        alone = int(np.argmax(model.predict(mfcc(clip, model.config)))) == k
+        alone = int(np.argmax(model.predict(f))) == k
         window = (times >= e.start_s) & (times <= e.end_s + MAX_LATENCY_S)
         streamed = bool(np.any(np.argmax(posts[window], axis=1) == k))
         outcome[alone, streamed] += 1
