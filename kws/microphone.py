@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import queue
+import threading
+import time
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from .features import SAMPLE_RATE
 BLOCK_S = 0.1  # audio per callback
 QUEUE_BLOCKS = 20  # blocks waiting for the reader at most: a device faster than real time waits for it
 FULL_WAIT_S = 1.0  # how long a block waits for room before it is dropped (a reader slowed by a busy machine)
+WAKE_S = 0.1  # the longest any wait here goes without looking up: Ctrl-C and close() are never held up longer
 
 
 def load_sounddevice():
@@ -60,12 +63,16 @@ def open_input(sd, device, rate: int, callback):
 
 
 def next_block(blocks: queue.Queue, name: str, wait_s: float = 2.0) -> np.ndarray:
-    """The next block the device delivered; a device that stops delivering is an error, not an endless wait."""
-    try:
-        return blocks.get(timeout=wait_s)
-    except queue.Empty:
-        raise KwsError(f"audio input {name!r} delivered no sound for {wait_s:g} s; check the device, or pick "
-                       "another with --device") from None
+    """The next block the device delivered, waited for in WAKE_S steps (a Ctrl-C that another thread receives
+    reaches the main thread at the next step); a device that stops delivering is an error, not an endless wait."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return blocks.get(timeout=min(WAKE_S, wait_s))
+        except queue.Empty:
+            if time.monotonic() >= deadline:
+                raise KwsError(f"audio input {name!r} delivered no sound for {wait_s:g} s; check the device, or "
+                               "pick another with --device") from None
 
 
 class Microphone:
@@ -78,6 +85,7 @@ class Microphone:
         self.rate = rate
         self.consumed = self.overflows = 0
         self._blocks: queue.Queue = queue.Queue(QUEUE_BLOCKS)
+        self._closing = threading.Event()
         self._stream, self.device_rate, self.name = open_input(self.sd, device, rate, self._callback)
         self._resampler = None
         if self.device_rate != rate:
@@ -86,12 +94,20 @@ class Microphone:
             self._resampler = soxr.ResampleStream(self.device_rate, rate, 1, dtype="float32")
 
     def _callback(self, data, frames, timing, status):
+        """Queue the block, waiting up to FULL_WAIT_S for room in WAKE_S steps; once close() has begun, end the
+        stream instead. PortAudio cannot cancel a running callback: its abort waits for it, so it never waits long."""
         if status.input_overflow:
             self.overflows += 1
-        try:
-            self._blocks.put(data[:, 0].copy(), timeout=FULL_WAIT_S)
-        except queue.Full:  # the reader is behind by QUEUE_BLOCKS and more: drop, rather than pile up without end
-            self.overflows += 1
+        block, deadline = data[:, 0].copy(), time.monotonic() + FULL_WAIT_S
+        while not self._closing.is_set():
+            try:
+                self._blocks.put(block, timeout=WAKE_S)
+                return
+            except queue.Full:  # the reader is behind by QUEUE_BLOCKS: past FULL_WAIT_S drop, rather than pile up
+                if time.monotonic() >= deadline:
+                    self.overflows += 1
+                    return
+        raise self.sd.CallbackAbort
 
     @property
     def resampled(self) -> bool:
@@ -109,7 +125,9 @@ class Microphone:
         self.close()
 
     def close(self) -> None:
+        """Stop at once, within about WAKE_S: the callback ends the stream, and it is aborted, never drained."""
         overflows = self.overflows  # blocks the device offers while it is being closed are not lost input
+        self._closing.set()
         self._stream.abort(ignore_errors=True)  # input still pending in the device is not wanted
         self._stream.close(ignore_errors=True)
         self.overflows = overflows

@@ -27,6 +27,24 @@ def test_microphone_yields_the_device_audio_in_chunks(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_closing_does_not_wait_for_a_callback_waiting_for_room(tmp_path):
+    """The fast fake device fills the queue and its callback waits for room (here up to 30 s a block): closing ends
+    that wait, rather than PortAudio's abort waiting it out."""
+    code = ("import time\n"
+            "from kws import microphone\n"
+            "microphone.FULL_WAIT_S = 30\n"
+            "with microphone.Microphone('kwsfake') as mic:\n"
+            "    mic.read()\n"
+            "    while not mic._blocks.full():\n"
+            "        time.sleep(0.01)\n"
+            "    start = time.monotonic()\n"
+            "print(time.monotonic() - start)\n")
+    env = dict(os.environ, HOME=str(fake_mic_home(tmp_path, tone(3.0))), PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", code], env=env, timeout=120, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) < 5  # ~0.1 s; 30 s and more when abort waited for the callback
+
+
 def test_a_device_that_stops_delivering_is_one_line_not_an_endless_wait():
     import queue
 
