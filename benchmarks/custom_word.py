@@ -43,14 +43,14 @@ import statistics
 import time
 from pathlib import Path
 
-from kws.cli import on_off
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import synthesize
 from kws.metadata import load_model_file
-from kws.model.recipe import train_and_quantize, train_config
+from kws.model.recipe import run_model, train_and_quantize, train_config
+from kws.options import on_off
 from kws.paths import DEFAULT_DATA, DEFAULT_INIT, DIGITS_DATA
 from kws.plots import det_curve
-from kws.stream_eval import eval_stream
+from kws.stream_eval import STREAM_MINUTES, eval_stream
 
 
 def link_files(dst: Path, files) -> None:
@@ -155,7 +155,7 @@ def one_speaker(args, out: Path) -> dict:
     start = time.perf_counter()
     if args.rescore:  # the views are made again; the model and the wall time are the run's
         before = json.loads((out / "summary.json").read_text())
-        meta = load_model_file(out / "run" / "model.tflite")[1]
+        meta = load_model_file(run_model(out / "run"))[1]
         wall, word_parts = before["wall_s"], before["word_parts"]
         for view in ("stream", "fsdd_others"):
             shutil.rmtree(out / view)
@@ -171,7 +171,7 @@ def one_speaker(args, out: Path) -> dict:
         config, meta = train_wake_word(args, mine, out / "run", negatives)
         wall, word_parts = time.perf_counter() - start, config.word_parts
 
-    report = eval_stream(out / "run" / "model.tflite", [stream], args.minutes, negatives=negatives,
+    report = eval_stream(run_model(out / "run"), [stream], args.minutes, negatives=negatives,
                          group=kind_of(args.word, args.speaker))
     hours = report["minutes"] / 60
     for row in report["sweep"]:
@@ -187,8 +187,8 @@ def one_speaker(args, out: Path) -> dict:
         "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
         "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
         "word_parts": word_parts,
-        "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta["accuracy"]["int8"],
-        "detection": meta["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
+        "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta.accuracy["int8"],
+        "detection": meta.to_dict()["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
         "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
         "false_accepts_per_hour": {k: round(r["false_accepts_by"].get(k, 0) / hours, 2)
                                    for k in ("same_speaker", "other_people", "noise")},
@@ -276,11 +276,14 @@ def main():
                         help="model to start from, as `kws train --init` (default the shipped one; none: from scratch)")
     parser.add_argument("--confusable", default="", metavar="W1,W2",
                         help="words that sound like WORD, synthesized as extra negatives (--synth / 4 clips each)")
-    parser.add_argument("--epochs", type=int, help="as `kws train --epochs` (default 10, as `kws train --wake-word`)")
+    wake = train_config(wake_words=True)
+    parser.add_argument("--epochs", type=int,
+                        help=f"as `kws train --epochs` (default {wake.epochs}, as `kws train --wake-word`)")
     parser.add_argument("--hard-negatives", type=float,
-                        help="as `kws train --hard-negatives` (default 4, as `kws train --wake-word`)")
+                        help=f"as `kws train --hard-negatives` (default {wake.hard_negatives:g}, as `kws train "
+                             "--wake-word`)")
     parser.add_argument("--word-parts", type=on_off, metavar="on|off", help="as `kws train --word-parts`")
-    parser.add_argument("--minutes", type=float, default=60.0, help="evaluation stream length")
+    parser.add_argument("--minutes", type=float, default=STREAM_MINUTES, help="evaluation stream length")
     parser.add_argument("--rescore", action="store_true",
                         help="one-speaker: score the model of the run in OUT again (after a change to the scoring); "
                              "its wall time stays the one measured")
@@ -325,14 +328,14 @@ def main():
     meta = train_wake_word(args, mine, run, negatives)[1]
     trained = time.perf_counter()
 
-    report = eval_stream(run / "model.tflite", [held_out], args.minutes, negatives=negatives)
+    report = eval_stream(run_model(run), [held_out], args.minutes, negatives=negatives)
     r = report["result"]
     summary = {
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
         "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold,
         "held_out": args.held_out, "init": args.init, "confusable": args.confusable, "real_held_out": len(test_real),
         "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
-        "validation_int8": meta["accuracy"]["int8"], "detection": meta["detection"],
+        "validation_int8": meta.accuracy["int8"], "detection": meta.to_dict()["detection"],
         "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
         "keywords": r["keywords"], "false_accepts": r["false_accepts"],
         "false_accepts_per_hour": round(r["false_accepts_per_hour"], 2),

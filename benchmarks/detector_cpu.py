@@ -37,7 +37,7 @@ def main():
         detections = detect_audio(model, samples)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     seconds = len(samples) / model.config.sample_rate
-    settings = model.metadata["detection"]
+    settings = model.metadata.detection
     print(f"{seconds / 60:.1f} min file, {len(detections)} detections, settings {settings}")
     print(f"CPU {cpu:.2f} s (wall {wall:.2f} s) -> real-time factor {cpu / seconds:.4f} = "
           f"{100 * cpu / seconds:.2f} % of one core")

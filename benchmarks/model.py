@@ -2,7 +2,7 @@
 (LiteRT) / int8 (TFLite Micro) on Speech Commands, and how each other word is rejected (int8) on the validation
 speakers of Speech Commands and the Free Spoken Digits.
 
-    python benchmarks/model.py [--model models/kws12.tflite] [--data ../shared/data/speech_commands]
+    python benchmarks/model.py [--model kws/shipped/kws12.tflite] [--data ../shared/data/speech_commands]
                                [--digits ../shared/data/free_spoken_digit]
 """
 
@@ -38,8 +38,8 @@ def main():
     args = parser.parse_args()
     data = Path(args.model).read_bytes()
     meta = Model(args.model).metadata
-    print(f"model {args.model}: {len(data):,} bytes ({meta['model']['parameters']:,} parameters, "
-          f"{meta['model']['channels']} channels x {meta['model']['blocks']} blocks)")
+    print(f"model {args.model}: {len(data):,} bytes ({meta.model['parameters']:,} parameters, "
+          f"{meta.model['channels']} channels x {meta.model['blocks']} blocks)")
     print(f"tensor arena (TFLite Micro, measured): {measure_arena(data):,} bytes")
     for runtime in ("litert", "tflm"):
         print(f"host latency per inference, int8 {runtime}: {latency_us(Model(args.model, runtime)):.0f} us (1 thread)")

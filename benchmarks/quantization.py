@@ -15,13 +15,14 @@ from kws.errors import KwsError
 from kws.labels import keywords
 from kws.metadata import load_model_file, write_metadata
 from kws.model.quantize import REPRESENTATIVE_CLIPS, to_int8_tflite
+from kws.model.recipe import DEFAULT_RUN, run_model
 from kws.model.run import load_run
 from kws.runtime import Model
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", nargs="?", default="runs/kws12", help="training run folder (default runs/kws12)")
+    parser.add_argument("run", nargs="?", default=DEFAULT_RUN, help="training run folder (default %(default)s)")
     args = parser.parse_args()
     run, model = load_run(args.run)
     features, seed = run.features, run.train["seed"]
@@ -29,7 +30,7 @@ def main():
     prep = prepare(run.data, features, words, None, run.train["limit_per_class"], seed, run.negatives)
     pick = np.random.default_rng(seed).permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]  # as kws quantize
     representative = epoch_features(prep, 0, seed, features, run.augment, pick)
-    metadata = load_model_file(Path(args.run) / "model.tflite")[1]
+    metadata = load_model_file(run_model(args.run))[1]
     tmp = Path(tempfile.mkdtemp())
     int8 = {}
     for name, per_channel in (("int8, weights per tensor", False), ("int8, weights per channel", True)):

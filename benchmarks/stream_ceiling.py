@@ -19,7 +19,7 @@ from kws.detector import DetectorSettings
 from kws.labels import keywords
 from kws.paths import DEFAULT_MODEL, TRAINING_DATA
 from kws.runtime import Model
-from kws.stream_eval import MAX_LATENCY_S, build_stream, decide, posterior_trace
+from kws.stream_eval import MAX_LATENCY_S, STREAM_MINUTES, build_stream, decide, posterior_trace
 
 
 def misses(events, in_stream, detections) -> Counter:
@@ -36,7 +36,7 @@ def misses(events, in_stream, detections) -> Counter:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
+    parser.add_argument("--minutes", type=float, default=STREAM_MINUTES, help="stream length (default %(default)g)")
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.35, 0.6],
                         help="thresholds to break the misses down at (the model's default is added)")
     args = parser.parse_args()

@@ -16,7 +16,7 @@ from .paths import DEFAULT_MODEL
 
 __version__ = "0.1.0"
 
-_HOMES = {"Model": "runtime", "Detector": "detector", "DetectorSettings": "detector", "Detection": "detector",
+_HOMES = {"Model": "runtime", "Detector": "detector", "DetectorSettings": "metadata", "Detection": "detector",
           "detect_audio": "detector", "FeatureConfig": "features", "Microphone": "microphone",
           "read_audio": "audio", "KwsError": "errors"}
 __all__ = ["DEFAULT_MODEL", *_HOMES]

@@ -1,29 +1,34 @@
-"""The `kws` command: argument parsing and dispatch only; each subcommand calls one function elsewhere."""
+"""The `kws` command: argument parsing and dispatch only; each subcommand calls one function elsewhere, and the
+help states each default from the setting that owns it."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import json
-import math
 import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from . import __version__
+from .data.record import TAKES, record_session
+from .data.speech_commands import SPLITS
+from .data.synth import CLIPS, SEED, synthesize
 from .errors import KwsError
-from .outputs import image_file, output_file, output_folder
+from .features import FeatureConfig
+from .model.evaluate import RUNTIMES
+from .model.recipe import DEFAULT_RUN, network_config, run_model, train_and_quantize, train_config
+from .options import on_off, score
+from .outputs import image_file, output_file
 from .paths import DEFAULT_DATA, DEFAULT_INIT, DEFAULT_MODEL, DIGITS_DATA, TRAINING_DATA
-
-# `kws --help` lists the commands in the README's order
-ORDER = ("listen", "detect", "eval-stream", "evaluate", "train", "quantize", "export-firmware", "record", "data",
-         "synth", "features")
+from .stream_eval import (MIN_KEYWORD_SHARE, NOISE_VOLUME, STREAM_MINUTES, STREAM_SEED, STREAM_SPLIT, TUNE_MINUTES,
+                          eval_stream)
 
 
 def _features(args) -> None:
     from .audio import read_audio
-    from .features import FeatureConfig, mfcc, num_frames
+    from .features import mfcc, num_frames
 
     config = FeatureConfig()
     if args.plot:
@@ -48,7 +53,7 @@ def _features(args) -> None:
 
 
 def _data_stats(args) -> None:
-    from .data.speech_commands import SPLITS, SpeechCommands
+    from .data.speech_commands import SpeechCommands
 
     stats = SpeechCommands(args.dir).stats()
     if args.json:
@@ -62,8 +67,6 @@ def _data_stats(args) -> None:
 
 
 def _train(args) -> None:
-    from .model.recipe import network_config, train_and_quantize, train_config
-
     config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
@@ -75,24 +78,22 @@ def _train(args) -> None:
                               init=None if args.init == "none" else args.init, config=config,
                               model_config=model_config, resume=args.resume, cache_dir=args.cache_dir,
                               teacher=args.teacher, tune_minutes=args.tune_minutes)
-    _print_model(meta, f"{args.out}/model.tflite")
+    _print_model(meta, run_model(args.out))
 
 
 def _quantize(args) -> None:
     from .model.quantize import quantize_run
 
-    _print_model(quantize_run(args.run, args.out, args.data, args.cache_dir, args.tune_minutes), args.out)
+    out = args.out or run_model(args.run)
+    _print_model(quantize_run(args.run, out, args.data, args.cache_dir, args.tune_minutes), out)
 
 
-def _print_model(meta: dict, path) -> None:
+def _print_model(meta: ModelMetadata, path) -> None:
     """What `kws quantize` made: the file, its validation accuracy, its detection defaults."""
-    acc = meta["accuracy"]
-    size = Path(path).stat().st_size
-    print(f"wrote {path} ({size} bytes) and {Path(path).with_suffix('.keras')}")
+    acc, d, tuned = meta.accuracy, meta.detection, meta.tuned_on
+    print(f"wrote {path} ({Path(path).stat().st_size} bytes) and {Path(path).with_suffix('.keras')}")
     print(f"validation accuracy ({acc['n']} clips): float {acc['float']:.4f}, int8 {acc['int8']:.4f}")
-    d = meta["detection"]
-    tuned = d.get("tuned_on")
-    print(f"detection defaults: threshold {d['threshold']:g}, smoothing {d['smoothing_ms']:g} ms"
+    print(f"detection defaults: threshold {d.threshold:g}, smoothing {d.smoothing_ms:g} ms"
           + (f" (on a {tuned['minutes']:g} min stream: {100 * tuned['hit_rate']:.1f} % hits, "
              f"{tuned['false_accepts_per_hour']:g} false accepts per hour)" if tuned else ""))
 
@@ -169,8 +170,6 @@ def _listen(args) -> None:
 
 
 def _eval_stream(args) -> None:
-    from .stream_eval import eval_stream
-
     if args.plot:
         image_file(args.plot, "--plot")
     if args.save_stream:
@@ -205,13 +204,13 @@ def _eval_stream(args) -> None:
 def _export_firmware(args) -> None:
     from .firmware import export_firmware
 
-    for path in export_firmware(args.model, output_folder(args.out, "--out")):
-        print(f"wrote {path}")
+    written = export_firmware(args.model, args.out, args.board, args.library, args.force)
+    print(f"wrote {len(written)} files to {args.out}: "
+          + ("the kws Arduino library; copy it into your sketchbook's libraries folder" if args.library else
+             f"a complete sketch; build and flash it with `arduino-cli compile --upload -p PORT {args.out}`"))
 
 
 def _record(args) -> None:
-    from .data.record import record_session
-
     written = record_session(args.word, args.out, args.count, device=args.device, speaker=args.speaker)
     print(f"saved {len(written)} take(s) of {args.word!r} under {Path(args.out) / args.word}")
 
@@ -227,8 +226,6 @@ def _data_import(args) -> None:
 
 
 def _synth(args) -> None:
-    from .data.synth import synthesize
-
     written = synthesize(args.word, args.out, args.count, seed=args.seed)
     print(f"wrote {len(written)} synthetic clip(s) of {args.word!r} under {Path(args.out) / args.word}")
 
@@ -237,48 +234,26 @@ def _model_arg(p) -> None:
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model .tflite (default: the shipped model)")
 
 
-def _data_arg(p, what="Speech Commands layout folder") -> None:
-    p.add_argument("--data", action="append", metavar="DIR",
-                   help=f"{what}; repeat it to use several (default {' and '.join(TRAINING_DATA)})")
-
-
-def _score(text: str) -> float:
-    """A threshold on a score: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a score from 0 to 1; pick e.g. 0.8")
-    return value
-
-
-def on_off(text: str) -> bool:
-    """The value of an on|off option."""
-    if text not in ("on", "off"):
-        raise argparse.ArgumentTypeError(f"{text!r}: give on or off")
-    return text == "on"
+def _folders_arg(p, option: str, text: str) -> None:
+    """A repeatable folder option whose default is the training data."""
+    p.add_argument(option, action="append", metavar="DIR", help=f"{text} (default {' and '.join(TRAINING_DATA)})")
 
 
 def _threshold_arg(p, text="detection threshold on the smoothed score (default: the model's)") -> None:
-    p.add_argument("--threshold", type=_score, help=text)
+    p.add_argument("--threshold", type=score, help=text)
 
 
 def _tune_arg(p) -> None:
-    p.add_argument("--tune-minutes", type=float, default=30.0,
-                   help="length of the stream the detection threshold and smoothing are chosen on (default 30; 0 = keep defaults)")
+    p.add_argument("--tune-minutes", type=float, default=TUNE_MINUTES,
+                   help="length of the stream the detection threshold and smoothing are chosen on "
+                        "(default %(default)g; 0 = keep defaults)")
 
 
 def _cache_arg(p) -> None:
     p.add_argument("--cache-dir", help="feature cache folder (default $KWS_CACHE or ~/.cache/kws)")
 
 
-@functools.cache  # built once per process: tests call main() in-process many times
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
-    parser.add_argument("--version", action="version", version=f"kws {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_listen(sub) -> None:
     p = sub.add_parser("listen", help="live keyword spotting from the microphone",
                        description="Listen to a microphone (16 kHz mono, or the device's rate resampled) and print "
                                    "each detection with its time and score. Ctrl-C stops with a summary.")
@@ -289,131 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of audio")
     p.set_defaults(handler=_listen)
 
-    p = sub.add_parser("features", help="print (and plot) the MFCC features of an audio file",
-                       description="Compute the front end's MFCC features of FILE (converted to 16 kHz mono if needed).")
-    p.add_argument("file", help="audio file (wav, flac, ...)")
-    p.add_argument("--plot", metavar="PNG", help="also draw the waveform and MFCC image to this PNG")
-    p.set_defaults(handler=_features)
 
-    data = sub.add_parser("data", help="inspect Speech Commands style data folders",
-                          description="Inspect a folder in Speech Commands layout.")
-    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    p = data_sub.add_parser("stats", help="clips per class and split",
-                            description="Count clips per class in the training / validation / testing splits.")
-    p.add_argument("dir", nargs="?", default=DEFAULT_DATA, help=f"data folder (default {DEFAULT_DATA})")
-    p.add_argument("--json", action="store_true", help="print one JSON object: label -> split -> count")
-    p.set_defaults(handler=_data_stats)
-    p = data_sub.add_parser("import", help="cut a folder of your recordings into 1 s clips of a word",
-                            description="Import recordings in any format, rate and channel count: long ones are cut "
-                                        "on silence into 1 s clips, saved as 16 kHz mono wav under OUT/WORD/; bad "
-                                        "files are reported and skipped.")
-    p.add_argument("src", help="folder (or file) of recordings")
-    p.add_argument("--word", required=True, help="the word spoken in them")
-    p.add_argument("--out", required=True, help="data folder to add OUT/WORD/ clips to")
-    p.set_defaults(handler=_data_import)
-
-    p = sub.add_parser("record", help="record takes of your own wake word, guided",
-                       description="A guided recording session: prompt, countdown, level check (too quiet or "
-                                   "clipped takes are asked again), each take trimmed to 1 s around the word and "
-                                   "saved as 16 kHz mono wav under OUT/WORD/.")
-    p.add_argument("word", help="the word to record")
-    p.add_argument("--out", required=True, help="data folder")
-    p.add_argument("--count", type=int, default=20, help="takes to record (default 20)")
-    p.add_argument("--device", help="input device, by number or name (see `kws listen --list-devices`)")
-    p.add_argument("--speaker", help="speaker id in the file names (default: a random id, kept per session)")
-    p.set_defaults(handler=_record)
-
-    p = sub.add_parser("synth", help="synthesize examples of a word with offline text-to-speech (espeak-ng)",
-                       description="Make synthetic 1 s clips of WORD with espeak-ng voices, varying speed, pitch "
-                                   "and noise, saved as 16 kHz mono wav under OUT/WORD/.")
-    p.add_argument("word", help="the word to synthesize")
-    p.add_argument("--out", required=True, help="data folder")
-    p.add_argument("--count", type=int, default=200, help="clips to make (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.set_defaults(handler=_synth)
-
-    p = sub.add_parser("train", help="train a DS-CNN (the 12 classes, or your wake words), then quantize it",
-                       description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
-                                   "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8, with "
-                                   "metadata and tuned detection defaults) and OUT/model.keras. With --wake-word: "
-                                   "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
-                                   "DATA's other words and the NEGATIVES folders' words and background noise "
-                                   "the negatives (their clips of your words left out); your "
-                                   "recordings carry at least half of a word's weight against `kws synth` clips.")
-    _data_arg(p, "data folder (with --wake-word: the one holding WORD/)")
-    p.add_argument("--wake-word", action="append", metavar="WORD", help="train for this word (repeat for more)")
-    p.add_argument("--negatives", action="append", metavar="DIR",
-                   help="with --wake-word: folder of other words and noise, its clips of your words left out; "
-                        f"repeat it to use several (default {' and '.join(TRAINING_DATA)})")
-    p.add_argument("--init", default=str(DEFAULT_INIT),
-                   help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
-    p.add_argument("--out", default="runs/kws12", help="run folder for checkpoints and the model (default runs/kws12)")
-    p.add_argument("--epochs", type=int, help="epochs (default 50; 10 with --wake-word)")
-    p.add_argument("--batch-size", type=int, help="batch size (default 64)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
-    p.add_argument("--channels", type=int, help="DS-CNN width (default 34)")
-    p.add_argument("--blocks", type=int, help="depthwise-separable blocks (default 4)")
-    p.add_argument("--dropout", type=float, metavar="P",
-                   help="dropout before the dense layer (default 0; 0.2 with --wake-word)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--teacher", metavar="RUN",
-                   help="distil the larger model of this training run (same data and features, e.g. trained with "
-                        "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
-    p.add_argument("--distill-weight", type=float,
-                   help="with --teacher: the teacher's share of the loss (default 0.5)")
-    p.add_argument("--hard-negatives", type=float, metavar="X",
-                   help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
-                        "more, from each epoch's predictions (default 4 with --wake-word, else 0: off)")
-    p.add_argument("--unknown-weight", type=float, metavar="W",
-                   help="_unknown_'s share of the loss against one keyword's: it stands for every other word "
-                        "(default 2; 1 with --wake-word)")
-    p.add_argument("--word-head", type=float, metavar="W",
-                   help="also train a second output naming every word of the data (each other word its own class), "
-                        "with weight W in the loss; it is not exported (default 0: off)")
-    p.add_argument("--word-classes", type=int, metavar="N",
-                   help="every other word with at least N training clips gets an output of its own, which the model "
-                        "sums into _unknown_: the model still has the usual outputs "
-                        "(default 100; 0 with --wake-word: off)")
-    p.add_argument("--word-parts", type=on_off, metavar="on|off",
-                   help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
-                        "(written to OUT/parts; default off)")
-    p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
-    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
-    _tune_arg(p)
-    _cache_arg(p)
-    p.set_defaults(handler=_train)
-
-    p = sub.add_parser("quantize", help="int8-quantize a training run into a .tflite with metadata",
-                       description="Full-integer post-training quantization (int8 in and out) of a run's best "
-                                   "checkpoint; measures float and int8 validation accuracy and writes both into "
-                                   "the model's metadata.")
-    p.add_argument("--run", default="runs/kws12", help="training run folder (default runs/kws12)")
-    p.add_argument("--out", default="models/kws12.tflite", help="output .tflite (default models/kws12.tflite)")
-    p.add_argument("--data", action="append", metavar="DIR", help="data folder; repeat it for several (default: those the run trained on)")
-    _tune_arg(p)
-    _cache_arg(p)
-    p.set_defaults(handler=_quantize)
-
-    p = sub.add_parser("evaluate", help="accuracy per class and confusion matrix of a model on a data folder",
-                       description="Score a model on folders in Speech Commands layout (also the official test set: "
-                                   "_silence_/, _unknown_/ and the ten words). Other words are scored per word (the "
-                                   "folder's name, or the file name's prefix in the test set's _unknown_/), and "
-                                   "their mean is the balanced other-word score.")
-    _model_arg(p)
-    p.add_argument("--data", action="append", metavar="DIR",
-                   help=f"data folder; repeat it to score several together, e.g. --data {DEFAULT_DATA} "
-                        f"--data {DIGITS_DATA} (default {DEFAULT_DATA})")
-    p.add_argument("--split", default="validation", choices=("training", "validation", "testing", "all"),
-                   help="which clips to score (default validation; all = every clip in the folder)")
-    p.add_argument("--runtime", nargs="+", default=["litert"], choices=("float", "litert", "tflm"),
-                   help="float (Keras, needs the .keras beside the model), litert (int8) and/or tflm (int8 under "
-                        "TFLite Micro); default litert")
-    p.add_argument("--json", action="store_true",
-                   help="end with one JSON line: n, accuracy, per_class, other_words (balanced), per_word, runtimes")
-    p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix, a row per other word, to this PNG")
-    _cache_arg(p)
-    p.set_defaults(handler=_evaluate)
-
+def _add_detect(sub) -> None:
     p = sub.add_parser("detect", help="find keywords in a recording",
                        description="Run the streaming detector over a recording of any length (wav, flac, ...; "
                                    "other rates and channel counts are converted, with a note). The end is "
@@ -425,42 +277,210 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print one JSON list of {"label", "time_s", "score"}')
     p.set_defaults(handler=_detect)
 
+
+def _add_eval_stream(sub) -> None:
     p = sub.add_parser("eval-stream", help="hit rate, false accepts per hour and latency on a long noisy stream",
                        description="Build a long stream of unseen speakers' keyword and other-word clips over "
                                    "background noise, run the detector, and report hit rate, false accepts per "
                                    "hour and latency, with a DET curve across thresholds.")
     _model_arg(p)
-    p.add_argument("--data", action="append", metavar="DIR",
-                   help=f"Speech Commands layout folder; repeat it to draw from several, e.g. your own word's folder "
-                        f"(default {' and '.join(TRAINING_DATA)})")
+    _folders_arg(p, "--data", "Speech Commands layout folder; repeat it to draw from several, e.g. your own word's "
+                              "folder")
     p.add_argument("--negatives", action="append", metavar="DIR",
                    help="folder of other words only, as in `train --wake-word`: its clips of the model's keywords "
                         "are left out; repeat it for several")
-    p.add_argument("--split", default="validation", help="whose clips (default validation: unseen speakers)")
-    p.add_argument("--minutes", type=float, default=60.0, help="stream length (default 60)")
-    p.add_argument("--noise-volume", type=float, default=0.1, help="background noise volume up to (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
+    p.add_argument("--split", default=STREAM_SPLIT, help="whose clips (default %(default)s: unseen speakers)")
+    p.add_argument("--minutes", type=float, default=STREAM_MINUTES, help="stream length (default %(default)g)")
+    p.add_argument("--noise-volume", type=float, default=NOISE_VOLUME,
+                   help="background noise volume up to (default %(default)g)")
+    p.add_argument("--seed", type=int, default=STREAM_SEED, help="stream seed (default %(default)s)")
     p.add_argument("--keyword-share", type=float, metavar="P",
                    help="share of the clips that are keywords, the rest other words (default: the split's own share, "
-                        "at least 0.25; 1 = keywords over background noise only)")
+                        f"at least {MIN_KEYWORD_SHARE:g}; 1 = keywords over background noise only)")
     _threshold_arg(p, "threshold to report (default: the model's)")
     p.add_argument("--stride-ms", type=float, metavar="MS",
-                   help="run the model every MS of audio, a multiple of the 20 ms hop (default: the model's), e.g. "
-                        "to see what a slower board would cost")
+                   help=f"run the model every MS of audio, a multiple of the {FeatureConfig.hop_ms:g} ms hop "
+                        "(default: the model's), e.g. to see what a slower board would cost")
     p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
     p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
     p.add_argument("--json", action="store_true", help="print the result, settings and sweep as JSON (summary to stderr)")
     p.set_defaults(handler=_eval_stream)
 
-    p = sub.add_parser("export-firmware", help="generate the Arduino sketch's model and tables from a model",
-                       description="Write the model as an aligned C array, the front-end tables (window, mel "
-                                   "filterbank, DCT), the labels and the detection settings from the model's "
-                                   "metadata into the sketch folder. Deterministic: same model, same bytes. Needs "
-                                   "tflite-micro (in the train extra) to measure the tensor arena.")
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="accuracy per class and confusion matrix of a model on a data folder",
+                       description="Score a model on folders in Speech Commands layout (also the official test set: "
+                                   "_silence_/, _unknown_/ and the ten words). Other words are scored per word (the "
+                                   "folder's name, or the file name's prefix in the test set's _unknown_/), and "
+                                   "their mean is the balanced other-word score.")
     _model_arg(p)
-    p.add_argument("--out", default="firmware/kws_nano33", help="sketch folder (default firmware/kws_nano33)")
+    p.add_argument("--data", action="append", metavar="DIR",
+                   help=f"data folder; repeat it to score several together, e.g. --data {DEFAULT_DATA} "
+                        f"--data {DIGITS_DATA} (default {DEFAULT_DATA})")
+    p.add_argument("--split", default="validation", choices=(*SPLITS, "all"),
+                   help="which clips to score (default %(default)s; all = every clip in the folder)")
+    runtime = "litert"
+    p.add_argument("--runtime", nargs="+", default=[runtime], choices=RUNTIMES,
+                   help="float (Keras, needs the .keras beside the model), litert (int8) and/or tflm (int8 under "
+                        f"TFLite Micro); default {runtime}")
+    p.add_argument("--json", action="store_true",
+                   help="end with one JSON line: n, accuracy, per_class, other_words (balanced), per_word, runtimes")
+    p.add_argument("--plot", metavar="PNG", help="draw the confusion matrix, a row per other word, to this PNG")
+    _cache_arg(p)
+    p.set_defaults(handler=_evaluate)
+
+
+def _add_train(sub) -> None:
+    c, wake = train_config(), train_config(wake_words=True)
+    m, wake_m = network_config(), network_config(wake_words=True)
+    p = sub.add_parser("train", help="train a DS-CNN (the 12 classes, or your wake words), then quantize it",
+                       description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
+                                   "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8, with "
+                                   "metadata and tuned detection defaults) and OUT/model.keras. With --wake-word: "
+                                   "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
+                                   "DATA's other words and the NEGATIVES folders' words and background noise "
+                                   "the negatives (their clips of your words left out); your "
+                                   "recordings carry at least half of a word's weight against `kws synth` clips.")
+    _folders_arg(p, "--data", "data folder (with --wake-word: the one holding WORD/); repeat it to use several")
+    p.add_argument("--wake-word", action="append", metavar="WORD", help="train for this word (repeat for more)")
+    _folders_arg(p, "--negatives", "with --wake-word: folder of other words and noise, its clips of your words left "
+                                   "out; repeat it to use several")
+    p.add_argument("--init", default=str(DEFAULT_INIT),
+                   help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
+    p.add_argument("--out", default=DEFAULT_RUN, help="run folder for checkpoints and the model (default %(default)s)")
+    p.add_argument("--epochs", type=int, help=f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)")
+    p.add_argument("--batch-size", type=int, help=f"batch size (default {c.batch_size})")
+    p.add_argument("--lr", type=float, help=f"peak learning rate (default {c.learning_rate:g})")
+    p.add_argument("--channels", type=int, help=f"DS-CNN width (default {m.channels})")
+    p.add_argument("--blocks", type=int, help=f"depthwise-separable blocks (default {m.blocks})")
+    p.add_argument("--dropout", type=float, metavar="P",
+                   help=f"dropout before the dense layer (default {m.dropout:g}; {wake_m.dropout:g} with --wake-word)")
+    p.add_argument("--seed", type=int, help=f"random seed (default {c.seed})")
+    p.add_argument("--teacher", metavar="RUN",
+                   help="distil the larger model of this training run (same data and features, e.g. trained with "
+                        "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
+    p.add_argument("--distill-weight", type=float,
+                   help=f"with --teacher: the teacher's share of the loss (default {c.distill_weight:g})")
+    p.add_argument("--hard-negatives", type=float, metavar="X",
+                   help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
+                        f"more, from each epoch's predictions (default {wake.hard_negatives:g} with --wake-word, else "
+                        f"{c.hard_negatives:g}: off)")
+    p.add_argument("--unknown-weight", type=float, metavar="W",
+                   help="_unknown_'s share of the loss against one keyword's: it stands for every other word "
+                        f"(default {c.unknown_weight:g}; {wake.unknown_weight:g} with --wake-word)")
+    p.add_argument("--word-head", type=float, metavar="W",
+                   help="also train a second output naming every word of the data (each other word its own class), "
+                        f"with weight W in the loss; it is not exported (default {c.word_head:g}: off)")
+    p.add_argument("--word-classes", type=int, metavar="N",
+                   help="every other word with at least N training clips gets an output of its own, which the model "
+                        "sums into _unknown_: the model still has the usual outputs "
+                        f"(default {c.word_class_clips}; {wake.word_class_clips} with --wake-word: off)")
+    p.add_argument("--word-parts", type=on_off, metavar="on|off",
+                   help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
+                        f"(written to OUT/parts; default {'on' if wake.word_parts else 'off'})")
+    p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
+    _tune_arg(p)
+    _cache_arg(p)
+    p.set_defaults(handler=_train)
+
+
+def _add_quantize(sub) -> None:
+    p = sub.add_parser("quantize", help="int8-quantize a training run into a .tflite with metadata",
+                       description="Full-integer post-training quantization (int8 in and out) of a run's best "
+                                   "checkpoint; measures float and int8 validation accuracy and writes both into "
+                                   "the model's metadata.")
+    p.add_argument("--run", default=DEFAULT_RUN, help="training run folder (default %(default)s)")
+    p.add_argument("--out", help=f"output .tflite, its .keras beside it (default {run_model('RUN')})")
+    p.add_argument("--data", action="append", metavar="DIR", help="data folder; repeat it for several (default: those the run trained on)")
+    _tune_arg(p)
+    _cache_arg(p)
+    p.set_defaults(handler=_quantize)
+
+
+def _add_export_firmware(sub) -> None:
+    from .firmware import boards
+
+    p = sub.add_parser("export-firmware", help="write an Arduino sketch (or library) that runs a model on a board",
+                       description="Write a complete Arduino sketch for the board into DIR, named after the folder: "
+                                   "the board's code, the kws library's C++ and the files generated from the "
+                                   "model (its flatbuffer as an aligned C array, the front-end tables, the labels "
+                                   "and the detection settings from its metadata). Deterministic: same model, same "
+                                   "bytes. Needs tflite-micro (in the train extra) to measure the tensor arena.")
+    _model_arg(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="sketch folder to create, e.g. ~/kws_nano33")
+    p.add_argument("--board", choices=sorted(boards()), default="nano33", help="board sketch (default %(default)s)")
+    p.add_argument("--library", action="store_true",
+                   help="write the Arduino library (library.properties, src/) instead of a sketch")
+    p.add_argument("--force", action="store_true",
+                   help="write into a folder that holds files: the files export-firmware writes are replaced, "
+                        "others kept")
     p.set_defaults(handler=_export_firmware)
-    sub._choices_actions.sort(key=lambda action: ORDER.index(action.dest))
+
+
+def _add_record(sub) -> None:
+    p = sub.add_parser("record", help="record takes of your own wake word, guided",
+                       description="A guided recording session: prompt, countdown, level check (too quiet or "
+                                   "clipped takes are asked again), each take trimmed to 1 s around the word and "
+                                   "saved as 16 kHz mono wav under OUT/WORD/.")
+    p.add_argument("word", help="the word to record")
+    p.add_argument("--out", required=True, help="data folder")
+    p.add_argument("--count", type=int, default=TAKES, help="takes to record (default %(default)s)")
+    p.add_argument("--device", help="input device, by number or name (see `kws listen --list-devices`)")
+    p.add_argument("--speaker", help="speaker id in the file names (default: a random id, kept per session)")
+    p.set_defaults(handler=_record)
+
+
+def _add_data(sub) -> None:
+    data = sub.add_parser("data", help="inspect Speech Commands style data folders",
+                          description="Inspect a folder in Speech Commands layout.")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    p = data_sub.add_parser("stats", help="clips per class and split",
+                            description="Count clips per class in the training / validation / testing splits.")
+    p.add_argument("dir", nargs="?", default=DEFAULT_DATA, help="data folder (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: label -> split -> count")
+    p.set_defaults(handler=_data_stats)
+    p = data_sub.add_parser("import", help="cut a folder of your recordings into 1 s clips of a word",
+                            description="Import recordings in any format, rate and channel count: long ones are cut "
+                                        "on silence into 1 s clips, saved as 16 kHz mono wav under OUT/WORD/; bad "
+                                        "files are reported and skipped.")
+    p.add_argument("src", help="folder (or file) of recordings")
+    p.add_argument("--word", required=True, help="the word spoken in them")
+    p.add_argument("--out", required=True, help="data folder to add OUT/WORD/ clips to")
+    p.set_defaults(handler=_data_import)
+
+
+def _add_synth(sub) -> None:
+    p = sub.add_parser("synth", help="synthesize examples of a word with offline text-to-speech (espeak-ng)",
+                       description="Make synthetic 1 s clips of WORD with espeak-ng voices, varying speed, pitch "
+                                   "and noise, saved as 16 kHz mono wav under OUT/WORD/.")
+    p.add_argument("word", help="the word to synthesize")
+    p.add_argument("--out", required=True, help="data folder")
+    p.add_argument("--count", type=int, default=CLIPS, help="clips to make (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SEED, help="random seed (default %(default)s)")
+    p.set_defaults(handler=_synth)
+
+
+def _add_features(sub) -> None:
+    p = sub.add_parser("features", help="print (and plot) the MFCC features of an audio file",
+                       description="Compute the front end's MFCC features of FILE (converted to 16 kHz mono if needed).")
+    p.add_argument("file", help="audio file (wav, flac, ...)")
+    p.add_argument("--plot", metavar="PNG", help="also draw the waveform and MFCC image to this PNG")
+    p.set_defaults(handler=_features)
+
+
+# `kws --help` lists the commands in the README's order
+COMMANDS = (_add_listen, _add_detect, _add_eval_stream, _add_evaluate, _add_train, _add_quantize, _add_export_firmware,
+            _add_record, _add_data, _add_synth, _add_features)
+
+
+@functools.cache  # built once per process: tests call main() in-process many times
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
+    parser.add_argument("--version", action="version", version=f"kws {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .features import StreamingMfcc
 from .labels import is_keyword
+from .metadata import DetectorSettings
 
 if TYPE_CHECKING:
     from .runtime import Model
@@ -25,31 +26,6 @@ class Detection:
 
     def to_dict(self) -> dict:
         return {"label": self.label, "time_s": round(self.time_s, 3), "score": round(self.score, 4)}
-
-
-@dataclasses.dataclass(frozen=True)
-class DetectorSettings:
-    threshold: float = 0.8
-    smoothing_ms: float = 500.0  # average the posteriors of the inferences in this window
-    suppression_ms: float = 1000.0  # no second detection this soon after one
-    # Run the model every this many ms of audio: 200 ms keeps one inference and its ten front-end hops within half
-    # the stride on the Nano 33 BLE's 64 MHz Cortex-M4F (firmware/README.md) and detects as well as 40 ms does.
-    stride_ms: float = 200.0
-
-    @classmethod
-    def from_metadata(cls, metadata: dict, **overrides) -> "DetectorSettings":
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in metadata.get("detection", {}).items() if k in names}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    def stride_frames(self, hop_ms: float) -> int:
-        """Frames between inferences."""
-        return max(1, round(self.stride_ms / hop_ms))
-
-    def smooth_inferences(self, hop_ms: float) -> int:
-        """Inferences whose posteriors are averaged."""
-        return max(1, round(self.smoothing_ms / (self.stride_frames(hop_ms) * hop_ms)))
 
 
 class Decider:

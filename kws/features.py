@@ -33,6 +33,18 @@ class FeatureConfig:
     log_floor: float = 1e-6
     lifter: int = 22  # HTK sinusoidal liftering: evens out the coefficients' ranges for one int8 input scale
 
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = int if f.type == "int" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value) or value < 0:
+                raise KwsError(f"feature setting {f.name} is {value!r}, not a {'whole ' if kind is int else ''}"
+                               "number >= 0")
+        if not (0 < self.hop_length <= self.window_length <= self.n_fft and 0 < self.n_mfcc <= self.n_mels
+                and self.n_frames > 0 and self.fmin < self.fmax <= self.sample_rate / 2 and self.log_floor > 0):
+            raise KwsError("feature settings do not make a front end (it needs 0 < hop <= window <= n_fft, "
+                           "0 < n_mfcc <= n_mels, n_frames > 0, fmin < fmax <= sample_rate / 2, log_floor > 0)")
+
     @property
     def window_length(self) -> int:
         return round(self.sample_rate * self.window_ms / 1000)

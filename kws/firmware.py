@@ -1,7 +1,11 @@
-"""Generate the Arduino sketch's model-dependent files from a .tflite model: the model as an aligned C array, the
-front-end tables of `kws.features.tables`, the feature, label, detection and quantization settings, the TFLM ops
-and the tensor arena size. Everything comes from the model file and its metadata; the output is deterministic
-(same model, same bytes), so the committed sketch can be checked against a fresh export."""
+"""The firmware for a model: its generated files (the model as an aligned C array, the front-end tables of
+`kws.features.tables`, the feature, label, detection and quantization settings, the TFLM ops and the tensor arena
+size), written with the hand-written sources as a complete Arduino sketch for a board, or as the Arduino library.
+
+The sources are package data under kws/arduino: the library `kws` (library.properties; src/ holds the portable C++
+and the shipped model's generated files) and one sketch folder per board, `kws_BOARD` (its .ino and board code).
+Everything generated comes from the model file and its metadata, deterministically (same model, same bytes), so
+the committed library can be checked against a fresh export."""
 
 from __future__ import annotations
 
@@ -14,20 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .detector import DetectorSettings
 from .errors import KwsError
 from .features import FeatureConfig, tables
 from .labels import is_keyword
-from .metadata import load_model_file
+from .metadata import DetectorSettings, load_model_file
+from .outputs import output_folder, replace_file
+from .paths import ARDUINO
 
-# The sketch's portable C++ (no Arduino or TFLM includes), which the tests also build for the host; kept to C++14.
-PORTABLE_SOURCES = ("kws_frontend.cpp", "kws_detector.cpp", "kws_tables.cpp", "kws_model_data.cpp")
+LIBRARY = ARDUINO / "kws"  # the Arduino library: library.properties and src/
+GENERATED = ("kws_config.h", "kws_tables.h", "kws_tables.cpp", "kws_model_data.h", "kws_model_data.cpp")
+# The library's hand-written C++ (no Arduino or TFLM includes), which the tests also build for the host; C++14.
+PORTABLE_SOURCES = ("kws_frontend.cpp", "kws_detector.cpp")
 ARM_HINT = ("arm-none-eabi-g++ not found; apt-get install make gcc-arm-none-eabi libnewlib-arm-none-eabi "
             "libstdc++-arm-none-eabi-newlib")
 
 # The arena is measured with the TFLM Python interpreter, on the 64-bit host: the board's 32-bit build (CMSIS-NN
-# kernels, scratch buffers included) uses less, 13,188 against 13,824 bytes for the shipped model, as the sketch
-# reports under QEMU (tests/test_firmware_qemu.py checks used <= reserved). The margin over the host figure covers
+# kernels, scratch buffers included) uses less, as the sketch reports under QEMU (firmware/README.md quotes both for
+# the shipped model; tests/test_firmware_qemu.py checks used <= reserved). The margin over the host figure covers
 # what neither measures: the Arduino library's TFLM version differs from the Python package's.
 ARENA_MARGIN = 0.05
 
@@ -131,15 +138,15 @@ def _array(decl: str, items, per_line: int, comment: str) -> str:
     return f"// {comment}\n{decl} = {{\n{_rows(items, per_line)}\n}};\n"
 
 
-def export_firmware(model_path, out_dir) -> list[Path]:
-    """Write kws_config.h, kws_tables.h/.cpp and kws_model_data.h/.cpp for `model_path` into `out_dir`."""
-    model_path, out_dir = Path(model_path), Path(out_dir)
+def generate(model_path) -> dict[str, str]:
+    """The generated files for `model_path` (GENERATED: name -> text)."""
+    model_path = Path(model_path)
     data, meta = load_model_file(model_path)
-    config = FeatureConfig.from_dict(meta["features"])
+    config = meta.features
     if config.n_fft & (config.n_fft - 1) or not config.hop_length <= config.window_length <= config.n_fft:
         raise KwsError(f"{model_path}: the firmware front end needs a power-of-two n_fft >= window >= hop "
                        f"(got {config.n_fft}, {config.window_length}, {config.hop_length})")
-    labels = list(meta["labels"])
+    labels = list(meta.labels)
     settings = DetectorSettings.from_metadata(meta)
     stride, smooth = settings.stride_frames(config.hop_ms), settings.smooth_inferences(config.hop_ms)
     quant = _quantization(data, config, len(labels), model_path)
@@ -258,10 +265,51 @@ extern const unsigned int kModelDataLen;
         f"const unsigned int kModelDataLen = {len(data)};\n",
         "}  // namespace kws\n",
     ])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    return files
+
+
+def boards() -> dict[str, Path]:
+    """The boards there is a sketch for: name (kws_nano33/ -> nano33) -> sketch folder."""
+    return {p.name.removeprefix("kws_"): p for p in sorted(ARDUINO.glob("kws_*")) if (p / f"{p.name}.ino").is_file()}
+
+
+SKETCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # what the Arduino IDE accepts as a sketch's name
+
+
+def export_firmware(model_path, out_dir, board: str = "nano33", library: bool = False, force: bool = False) -> list[Path]:
+    """Write a complete Arduino sketch for `board` into `out_dir`, named after the folder (OUT/OUT.ino, the board's
+    code, the library's sources and the files generated for `model_path`), or with `library` the Arduino library
+    (library.properties and src/). A folder that already holds files is refused unless `force`, which replaces the
+    files written here and keeps the others. Returns the files written."""
+    out_dir = Path(out_dir)
+    if not library and board not in boards():
+        raise KwsError(f"no sketch for board {board!r}; pick one of {', '.join(boards())}")
+    if not library and not SKETCH_NAME.fullmatch(out_dir.name):
+        raise KwsError(f"{out_dir}: an Arduino sketch's folder name starts with a letter or digit and holds only "
+                       "letters, digits, '_', '.' and '-' (at most 63); pick another name")
+    held = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
+    if held and not force:
+        raise KwsError(f"{out_dir}: already holds {', '.join(held[:4])}{' ...' if len(held) > 4 else ''}; pass "
+                       "--force to replace the files export-firmware writes (others are kept), or pick a new folder")
+    created = not out_dir.exists()
+    output_folder(out_dir, "--out")  # writable: checked before the work
+    try:
+        generated = generate(model_path)
+    except KwsError:
+        if created:  # a bad model leaves no trace
+            out_dir.rmdir()
+        raise
+    if library:
+        files = {"library.properties": (LIBRARY / "library.properties").read_bytes()}
+        files |= {f"src/{p.name}": p.read_bytes() for p in sorted((LIBRARY / "src").iterdir()) if p.name not in GENERATED}
+        files |= {f"src/{name}": text.encode() for name, text in generated.items()}
+    else:
+        sketch = boards()[board]
+        files = {(f"{out_dir.name}.ino" if p.suffix == ".ino" else p.name): p.read_bytes()
+                 for p in sorted(sketch.iterdir())}
+        files |= {p.name: p.read_bytes() for p in sorted((LIBRARY / "src").iterdir()) if p.name not in GENERATED}
+        files |= {name: text.encode() for name, text in generated.items()}
     written = []
-    for name, text in files.items():
-        path = out_dir / name
-        path.write_text(text)
-        written.append(path)
+    for name, data in files.items():
+        written.append(replace_file(out_dir / name, data))
     return written

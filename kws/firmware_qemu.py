@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .detector import DetectorSettings
 from .errors import KwsError
+from .features import FeatureConfig, num_frames
 from .firmware import ARM_HINT
+from .metadata import DetectorSettings
+from .paths import ARDUINO
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent  # the emulated board is built from a checkout: firmware/qemu
 QEMU_DIR = REPO / "firmware" / "qemu"
 BUILD = REPO / "build" / "qemu"
 ELF, MAP = BUILD / "kws_nano33.elf", BUILD / "kws_nano33.map"
@@ -28,15 +30,17 @@ QEMU_HINT = "qemu-system-arm not found; apt-get install qemu-system-arm"
 INSTRUCTIONS_PER_TICK = 40  # the board's timer runs at 25 MHz, one instruction takes 1 ns (firmware/qemu/board.h)
 
 
-def build(jobs: int = 2) -> Path:
-    """Bring the image up to date (make: only what changed is rebuilt); returns the ELF."""
+def build(jobs: int = 2, sketch: Path | None = None) -> Path:
+    """Bring the image of the shipped sketch, or of a `sketch` folder `kws export-firmware` wrote, up to date
+    (make: only what changed is rebuilt); returns its ELF."""
     if shutil.which("arm-none-eabi-g++") is None:
         raise KwsError(ARM_HINT)
-    r = subprocess.run(["make", "-C", str(QEMU_DIR), f"-j{jobs}", "--no-print-directory"], capture_output=True,
+    extra = [f"SKETCH={Path(sketch).resolve()}"] if sketch else []
+    r = subprocess.run(["make", "-C", str(QEMU_DIR), f"-j{jobs}", "--no-print-directory", *extra], capture_output=True,
                        text=True)
     if r.returncode:
         raise KwsError(f"the firmware build failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}")
-    return ELF
+    return BUILD / f"{Path(sketch).resolve().name}.elf" if sketch else ELF
 
 
 @dataclass
@@ -61,9 +65,9 @@ class Run:
         found = (re.fullmatch(r"(\S+) (\d+\.\d\d) s score (\d\.\d\d)", line) for line in self.serial)
         return [(m.group(1), float(m.group(2)), float(m.group(3))) for m in found if m]
 
-    def hops(self, window: int = 640, hop: int = 320) -> int:
-        """Front-end frames (20 ms hops) the audio made."""
-        return max(0, (self.counts["samples"] - window) // hop + 1)
+    def hops(self, config: FeatureConfig = FeatureConfig()) -> int:
+        """Front-end frames the audio made."""
+        return num_frames(self.counts["samples"], config)
 
     def instructions_per_inference(self) -> float:
         return self.counts["invoke_ticks"] * INSTRUCTIONS_PER_TICK / self.counts["inferences"]
@@ -79,13 +83,13 @@ class Run:
         return self.instructions_per_inference() + stride_frames * self.instructions_per_hop()
 
 
-def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = None) -> Run:
+def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = None, elf: Path = ELF) -> Run:
     """Play 16-bit 16 kHz `pcm` to the built image; the tensors are split into inputs and outputs by their sizes."""
     if shutil.which(QEMU[0]) is None:
         raise KwsError(QEMU_HINT)
     with tempfile.TemporaryDirectory() as tmp:
         np.asarray(pcm, "<i2").tofile(Path(tmp) / "kws_audio.raw")
-        r = subprocess.run([*QEMU, "-kernel", str(ELF)], cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([*QEMU, "-kernel", str(elf)], cwd=tmp, capture_output=True, text=True, timeout=timeout)
         tensors = np.fromfile(Path(tmp) / "kws_tensors.bin", np.int8).reshape(-1, n_inputs + n_labels)
     lines = r.stdout.splitlines()
     if r.returncode or not lines or not lines[-1].startswith("qemu:"):
@@ -111,9 +115,8 @@ def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Parts of the image, by the path of the object file or library its sections came from.
-PARTS = (("sketch", "/kws/firmware/kws_nano33/"), ("TFLM and CMSIS-NN", "/vendor/Chirale_TensorFlowLite/"),
-         ("C/C++ runtime", ".a("), ("Arduino API", "/vendor/ArduinoCore-API/"),
-         ("PDM buffer", "/vendor/ArduinoCore-mbed/"), ("stand-ins", "/kws/firmware/qemu/"))
+PARTS = (("sketch", f"{ARDUINO}/"), ("TFLM and CMSIS-NN", "/Chirale_TensorFlowLite/"), ("C/C++ runtime", ".a("),
+         ("Arduino API", "/ArduinoCore-API/"), ("PDM buffer", "/ArduinoCore-mbed/"), ("stand-ins", f"{QEMU_DIR}/"))
 
 
 LOADED = (".text", ".rodata", ".data", ".bss", "COMMON", ".isr_vector", ".init_array", ".fini_array", ".ARM.exidx")

@@ -1,10 +1,13 @@
-"""The facts that travel inside the .tflite file (feature settings, labels, thresholds, training data, measured
-accuracy), stored as a JSON entry "kws" in the flatbuffer's metadata table; read without TensorFlow."""
+"""The facts that travel inside a .tflite made by kws: feature settings, labels, detection settings, the network,
+its training data and measured accuracy. One typed owner, `ModelMetadata`, written by `kws quantize` and read by
+everything else; stored as a JSON entry "kws" in the flatbuffer's metadata table, read without TensorFlow and
+validated on load."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import flatbuffers
@@ -14,24 +17,167 @@ from .errors import KwsError
 from .features import FeatureConfig
 
 KEY = b"kws"
+FORMAT = 1  # the metadata layout this kws writes and reads
+MAX_WINDOW_MS = 10_000.0  # no detection window (smoothing, suppression, stride) is longer than this
 
 
-def read_metadata(model_bytes: bytes, path="model") -> dict:
-    """The "kws" metadata of a .tflite model; a clear error where there is none."""
+def _number(name: str, value, low: float, high: float, low_open: bool = False) -> float:
+    """`value` as a float within [low, high] (or (low, high]); a one-line KwsError naming `name` otherwise."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low < value if low_open else low <= value) or value > high:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+        raise KwsError(f"{name} is {value!r}, not a number in {interval}")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectorSettings:
+    """How the detector decides: threshold on the smoothed posterior, smoothing and suppression windows, and how
+    often the model runs. Out-of-range values raise `KwsError`.
+
+    Parameters
+    ----------
+    threshold : float
+        A keyword fires when its smoothed score is at least this, from 0 to 1.
+    smoothing_ms : float
+        The posteriors of the inferences in this window are averaged.
+    suppression_ms : float
+        No second detection this soon after one.
+    stride_ms : float
+        The model runs every this many ms of audio (rounded to whole front-end hops).
+    """
+
+    threshold: float = 0.8
+    smoothing_ms: float = 500.0
+    suppression_ms: float = 1000.0
+    # 200 ms keeps one inference and its ten front-end hops within half the stride on the Nano 33 BLE's 64 MHz
+    # Cortex-M4F (firmware/README.md) and detects as well as 40 ms does.
+    stride_ms: float = 200.0
+
+    def __post_init__(self):
+        _number("threshold", self.threshold, 0.0, 1.0)
+        _number("smoothing_ms", self.smoothing_ms, 0.0, MAX_WINDOW_MS)
+        _number("suppression_ms", self.suppression_ms, 0.0, MAX_WINDOW_MS)
+        _number("stride_ms", self.stride_ms, 0.0, MAX_WINDOW_MS, low_open=True)
+
+    @classmethod
+    def from_metadata(cls, metadata: ModelMetadata, **overrides) -> DetectorSettings:
+        """The model's settings, with the `overrides` that are not None (e.g. ``threshold=0.7``)."""
+        return dataclasses.replace(metadata.detection, **{k: v for k, v in overrides.items() if v is not None})
+
+    def stride_frames(self, hop_ms: float) -> int:
+        """Frames between inferences."""
+        return max(1, round(self.stride_ms / hop_ms))
+
+    def smooth_inferences(self, hop_ms: float) -> int:
+        """Inferences whose posteriors are averaged."""
+        return max(1, round(self.smoothing_ms / (self.stride_frames(hop_ms) * hop_ms)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelMetadata:
+    """What a kws model file says about itself.
+
+    Parameters
+    ----------
+    features : FeatureConfig
+        The front end the model was trained on.
+    labels : tuple of str
+        One name per model output, unique.
+    detection : DetectorSettings
+        The detection defaults (tuned on a stream when `tuned_on` says so).
+    tuned_on : dict or None
+        The stream the detection defaults were chosen on and what they scored there.
+    model, training, accuracy : dict
+        The network (architecture, widths, parameters), the data it trained on, its validation accuracy.
+    """
+
+    features: FeatureConfig
+    labels: tuple[str, ...]
+    detection: DetectorSettings = DetectorSettings()
+    tuned_on: dict | None = None
+    model: dict = dataclasses.field(default_factory=dict)
+    training: dict = dataclasses.field(default_factory=dict)
+    accuracy: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        labels = self.labels
+        if not labels or not all(isinstance(label, str) and label.strip() for label in labels):
+            raise KwsError(f"labels {list(labels)!r} are not a list of names")
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise KwsError(f"labels name {', '.join(twice)} more than once")
+
+    def to_dict(self) -> dict:
+        detection = dataclasses.asdict(self.detection) | ({"tuned_on": self.tuned_on} if self.tuned_on else {})
+        return {"format": FORMAT, "features": self.features.to_dict(), "labels": list(self.labels),
+                "detection": detection, "model": self.model, "training": self.training,
+                **({"accuracy": self.accuracy} if self.accuracy else {})}
+
+    @classmethod
+    def from_dict(cls, d, path="model") -> ModelMetadata:
+        """Validated metadata; a one-line KwsError naming `path` and what is wrong."""
+        fix = "export the model again with `kws quantize`"
+        try:
+            if not isinstance(d, dict):
+                raise KwsError("is not a JSON object")
+            if d.get("format", FORMAT) != FORMAT:
+                raise KwsError(f"has format {d.get('format')!r}, this kws reads {FORMAT}; upgrade kws")
+            missing = [key for key in ("features", "labels") if key not in d]
+            if missing:
+                raise KwsError(f"lacks {', '.join(map(repr, missing))}")
+            for key in ("features", "detection", "model", "training", "accuracy"):
+                if not isinstance(d.get(key, {}), dict):
+                    raise KwsError(f"{key!r} is {type(d[key]).__name__}, not an object")
+            if not isinstance(d["labels"], list):
+                raise KwsError("'labels' is not a list of names")
+            detection = dict(d.get("detection", {}))
+            tuned_on = detection.pop("tuned_on", None)
+            names = {f.name for f in dataclasses.fields(DetectorSettings)}
+            unknown = sorted(set(detection) - names)
+            if unknown:
+                raise KwsError(f"detection settings {unknown} are unknown to this kws; upgrade kws")
+            return cls(FeatureConfig.from_dict(d["features"]), tuple(d["labels"]), DetectorSettings(**detection),
+                       tuned_on, d.get("model", {}), d.get("training", {}), d.get("accuracy", {}))
+        except KwsError as e:
+            raise KwsError(f"{path}: metadata {e}; {fix}") from None
+
+    def require_features(self, config: FeatureConfig, path="model") -> None:
+        """Refuse a model trained on other feature settings than the running front end."""
+        if self.features != config:
+            theirs, ours = self.features.to_dict(), config.to_dict()
+            diff = sorted(k for k in ours if theirs[k] != ours[k])
+            raise KwsError(f"{path}: model was trained on other feature settings than this kws front end (differs "
+                           f"in {', '.join(diff)}); retrain it with `kws train` or use the kws version it was made with")
+
+
+def read_metadata_json(model_bytes: bytes, path="model") -> dict:
+    """The raw "kws" entry of a .tflite model; a clear error where the bytes are no model or carry none."""
     try:
         model = schema.Model.GetRootAs(model_bytes, 0)
-        for i in range(model.MetadataLength()):
-            entry = model.Metadata(i)
-            if entry.Name() == KEY:
-                return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
-    except Exception:  # any parse failure means the bytes are not a model kws can read
-        raise KwsError(f"{path}: not a TFLite model (cannot parse the flatbuffer); pass a .tflite made by `kws quantize`") from None
-    raise KwsError(f"{path}: TFLite model without kws metadata; export it with `kws quantize` so it carries its feature settings and labels")
+        entries = [model.Metadata(i) for i in range(model.MetadataLength())]
+        entry = next((e for e in entries if e.Name() == KEY), None)
+        raw = None if entry is None else model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+    except Exception:  # any parse failure means the bytes are not a flatbuffer kws can read
+        raise KwsError(f"{path}: not a TFLite model (cannot parse the flatbuffer); pass a .tflite made by "
+                       "`kws quantize`") from None
+    if raw is None:
+        raise KwsError(f"{path}: TFLite model without kws metadata; export it with `kws quantize` so it carries its "
+                       "feature settings and labels")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise KwsError(f"{path}: its kws metadata is not JSON; export the model again with `kws quantize`") from None
 
 
-def write_metadata(model_bytes: bytes, metadata: dict) -> bytes:
-    """The model with its "kws" entry set to `metadata`; tensor names shortened and the converter's own
-    bookkeeping entries dropped, to keep the flash footprint small."""
+def read_metadata(model_bytes: bytes, path="model") -> ModelMetadata:
+    """The validated metadata of a .tflite model."""
+    return ModelMetadata.from_dict(read_metadata_json(model_bytes, path), path)
+
+
+def write_metadata_json(model_bytes: bytes, entry: dict) -> bytes:
+    """The model with its "kws" entry set to `entry`; tensor names shortened and the converter's own bookkeeping
+    entries dropped, to keep the flash footprint small."""
     model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
     for sub in model.subgraphs:
         io = set(sub.inputs) | set(sub.outputs)
@@ -41,52 +187,31 @@ def write_metadata(model_bytes: bytes, metadata: dict) -> bytes:
     model.signatureDefs = None
     model.metadata = [m for m in (model.metadata or []) if m.name == b"min_runtime_version"]
     buffer = schema.BufferT()
-    buffer.data = list(json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode())
+    buffer.data = list(json.dumps(entry, separators=(",", ":"), sort_keys=True).encode())
     model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name, entry.buffer = KEY, len(model.buffers) - 1
-    model.metadata.append(entry)
+    meta = schema.MetadataT()
+    meta.name, meta.buffer = KEY, len(model.buffers) - 1
+    model.metadata.append(meta)
     builder = flatbuffers.Builder(16384)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
 
-def check_features(metadata: dict, config: FeatureConfig, path="model") -> None:
-    """Refuse a model trained on other feature settings than the running front end."""
-    theirs = metadata.get("features")
-    if theirs != config.to_dict():
-        diff = sorted(k for k in set(config.to_dict()) | set(theirs or {}) if (theirs or {}).get(k) != config.to_dict().get(k))
-        raise KwsError(
-            f"{path}: model was trained on other feature settings than this kws front end (differs in {', '.join(diff)}); "
-            "retrain it with `kws train` or use the kws version it was made with"
-        )
+def write_metadata(model_bytes: bytes, metadata: ModelMetadata) -> bytes:
+    """The model carrying `metadata`."""
+    return write_metadata_json(model_bytes, metadata.to_dict())
 
 
-def check_metadata(metadata: dict, path="model") -> None:
-    """Refuse metadata without the keys kws reads, or with detection settings that are not numbers."""
-    from .detector import DetectorSettings
-
-    for key in ("features", "labels"):
-        if key not in metadata:
-            raise KwsError(f"{path}: metadata without {key!r}; export the model with `kws quantize`")
-    labels = metadata["labels"]
-    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
-        raise KwsError(f"{path}: metadata 'labels' is not a list of names; export the model with `kws quantize`")
-    detection = metadata.get("detection", {})
-    for f in dataclasses.fields(DetectorSettings):
-        value = detection.get(f.name, 0.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise KwsError(f"{path}: detection setting {f.name!r} is {value!r}, not a number; export the model "
-                           "with `kws quantize`")
-
-
-def load_model_file(path) -> tuple[bytes, dict]:
+def load_model_file(path) -> tuple[bytes, ModelMetadata]:
+    """A model file's bytes and validated metadata; a one-line KwsError for a missing, unreadable or foreign file."""
     path = Path(path)
     if path.is_dir():
         raise KwsError(f"{path}: is a folder, not a model file; pass the .tflite in it (a training run holds model.tflite)")
     if not path.is_file():
-        raise KwsError(f"{path}: no such model file; pass a .tflite made by `kws quantize` (the shipped one is models/kws12.tflite)")
-    data = path.read_bytes()
-    metadata = read_metadata(data, path)
-    check_metadata(metadata, path)
-    return data, metadata
+        raise KwsError(f"{path}: no such model file; pass a .tflite made by `kws quantize` (or leave --model out for "
+                       "the shipped model)")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise KwsError(f"{path}: cannot read the model ({e.strerror}); check the file's permissions") from None
+    return data, read_metadata(data, path)

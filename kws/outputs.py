@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -48,4 +49,18 @@ def output_folder(path, option: str) -> Path:
     except OSError as e:
         raise KwsError(f"{option} {path}: cannot write there ({e.strerror}); pick a writable folder") from None
     _probe(path, option, path)
+    return path
+
+
+def replace_file(path, data: bytes) -> Path:
+    """Write `data` to `path` in one step (a temporary file beside it, renamed into place): a reader never sees
+    half a file, and an interrupted write leaves the old one. Parent folders are created."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+    except OSError as e:
+        raise KwsError(f"{path}: cannot write it ({e.strerror}); pick a writable folder with free space") from None
     return path

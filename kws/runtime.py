@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import KwsError
 from .features import FeatureConfig
-from .metadata import check_features, load_model_file
+from .metadata import load_model_file
 from .paths import DEFAULT_MODEL
 
 
@@ -21,8 +21,8 @@ class Model:
         self.path = Path(path)
         self.bytes, self.metadata = load_model_file(self.path)
         self.config = config or FeatureConfig()
-        check_features(self.metadata, self.config, self.path)
-        self.labels = tuple(self.metadata["labels"])
+        self.metadata.require_features(self.config, self.path)
+        self.labels = self.metadata.labels
         self.runtime = runtime
         if runtime == "litert":
             from ai_edge_litert.interpreter import Interpreter, OpResolverType

@@ -19,8 +19,15 @@ from .features import SAMPLE_RATE
 from .labels import SILENCE, UNKNOWN, is_keyword, keywords
 from .runtime import Model
 
+STREAM_MINUTES = 60.0  # `kws eval-stream`'s stream length
+STREAM_SPLIT = "validation"  # whose clips a stream holds: speakers unseen in training
+STREAM_SEED = 0
+NOISE_VOLUME = 0.1  # background noise volume up to this
+MIN_KEYWORD_SHARE = 0.25  # by default a stream's keyword share is the split's own, at least this
+TUNE_MINUTES = 30.0  # the length of the stream detection defaults are tuned on (`kws train` and `kws quantize`)
+TUNE_THRESHOLDS = np.round(np.arange(0.3, 0.991, 0.01), 2)  # the thresholds tuning chooses from
 # The DET curve's thresholds: every 0.025 from 0.3, and 0.96-0.99 as far as tuning goes (a threshold a user may set)
-SWEEP_THRESHOLDS = np.concatenate([np.linspace(0.3, 0.95, 27), [0.96, 0.97, 0.98, 0.99]])
+SWEEP_THRESHOLDS = np.concatenate([np.linspace(0.3, 0.95, 27), TUNE_THRESHOLDS[TUNE_THRESHOLDS > 0.95]])
 # Of a tuning stream's other words, the share that are your own (the data folders' other words, next to the
 # negatives folders'), when you recorded some: they are the words most like your wake word in your voice
 OWN_WORDS_SHARE = 0.5
@@ -43,12 +50,12 @@ def _speech_end(clip: np.ndarray, rate: int) -> float:
     return (loud[-1] + 1) * hop / rate if len(loud) else len(clip) / rate
 
 
-def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validation", seed: int = 0,
-                 noise_volume: float = 0.1, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE, keyword_share: float | None = None,
-                 negatives=(), own_share: float | None = None):
+def build_stream(data_dir, words, minutes: float = STREAM_MINUTES, split: str = STREAM_SPLIT,
+                 seed: int = STREAM_SEED, noise_volume: float = NOISE_VOLUME, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE,
+                 keyword_share: float | None = None, negatives=(), own_share: float | None = None):
     """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
     with one clip of the split every gap_s seconds: a keyword with probability `keyword_share` (default: their
-    share of the split's word clips, at least a quarter, so a rare wake word is still heard often), else
+    share of the split's word clips, at least MIN_KEYWORD_SHARE, so a rare wake word is still heard often), else
     another word. `negatives` folders add other words only, as in training; with `own_share`, that share of
     the other words comes from the data folders (your own other words) when they have some."""
     dataset = SpeechCommands(data_dir, words=words, negatives=negatives)
@@ -57,7 +64,7 @@ def build_stream(data_dir, words, minutes: float = 60.0, split: str = "validatio
     others = [c for c in clips if c.label == UNKNOWN]
     if not targets:
         raise KwsError(f"{data_dir}: no keyword clips in the {split} split to build a stream from")
-    share = max(0.25, len(targets) / len(clips)) if keyword_share is None else keyword_share
+    share = max(MIN_KEYWORD_SHARE, len(targets) / len(clips)) if keyword_share is None else keyword_share
     share = share if others else 1.0
     rng = np.random.default_rng(seed)
     total = int(minutes * 60 * rate)
@@ -174,8 +181,9 @@ def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float
     return rows
 
 
-def eval_stream(model_path, data_dir, minutes=60.0, split="validation", seed=0, noise_volume=0.1,
-                threshold=None, save=None, keyword_share=None, stride_ms=None, negatives=(), group=None) -> dict:
+def eval_stream(model_path, data_dir, minutes=STREAM_MINUTES, split=STREAM_SPLIT, seed=STREAM_SEED,
+                noise_volume=NOISE_VOLUME, threshold=None, save=None, keyword_share=None, stride_ms=None, negatives=(),
+                group=None) -> dict:
     """A stream of `data_dir` and `negatives` (see build_stream) scored at the model's settings and across
     thresholds; with `group` (a false accept's dict, "over" the clip and its "word" -> a name) the false accepts and
     the other-word clips are also counted by group."""
@@ -227,8 +235,8 @@ def best_setting(candidates, fa_weight: float = 0.01, slack: float = 0.0) -> tup
     return settings, row
 
 
-def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1, fa_weight: float = 0.01,
-                   smoothing_options=(200.0, 400.0, 600.0), split: str = "validation",
+def tune_detection(model: Model, data_dir, minutes: float = TUNE_MINUTES, seed: int = 1, fa_weight: float = 0.01,
+                   smoothing_options=(200.0, 400.0, 600.0), split: str = STREAM_SPLIT,
                    negatives=(), slack: float = 0.0) -> tuple[DetectorSettings, dict]:
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
@@ -238,7 +246,6 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate,
                                  negatives=negatives, own_share=OWN_WORDS_SHARE)
     hours = len(audio) / model.config.sample_rate / 3600
-    thresholds = np.round(np.arange(0.3, 0.991, 0.01), 2)
     base = DetectorSettings()
     times, raw = posterior_trace(model, audio, dataclasses.replace(base, smoothing_ms=base.stride_ms))  # one pass
 
@@ -246,7 +253,7 @@ def tune_detection(model: Model, data_dir, minutes: float = 30.0, seed: int = 1,
         for smoothing in smoothing_options:
             settings = dataclasses.replace(base, smoothing_ms=smoothing)
             posts = smoothed(raw, settings.smooth_inferences(model.config.hop_ms))
-            for row in sweep(times, posts, model.labels, settings, events, hours, thresholds):
+            for row in sweep(times, posts, model.labels, settings, events, hours, TUNE_THRESHOLDS):
                 yield dataclasses.replace(settings, threshold=row["threshold"]), row
 
     settings, row = best_setting(candidates(), fa_weight, slack)

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO, tone, write_wav
 from kws import DEFAULT_MODEL
 from kws.cli import build_parser, main
-from kws.metadata import load_model_file, write_metadata
+from kws.metadata import read_metadata_json, write_metadata_json
 
 
 def edited_model(path, meta_edit=None, tensor_edit=None):
@@ -19,7 +19,8 @@ def edited_model(path, meta_edit=None, tensor_edit=None):
     from ai_edge_litert import schema_py_generated as schema
     import flatbuffers
 
-    data, meta = load_model_file(DEFAULT_MODEL)
+    data = DEFAULT_MODEL.read_bytes()
+    meta = read_metadata_json(data)
     if tensor_edit:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
         graph = model.subgraphs[0]
@@ -29,7 +30,7 @@ def edited_model(path, meta_edit=None, tensor_edit=None):
         data = bytes(builder.Output())
     if meta_edit:
         meta_edit(meta)
-    path.write_bytes(write_metadata(data, meta))
+    path.write_bytes(write_metadata_json(data, meta))
     return path
 
 
@@ -90,8 +91,8 @@ BAD = [  # (arguments, exit code, a piece of the one line on stderr)
     (["features", "{loud}"], 0, "loud.wav: float samples up to 300x full scale, scaled down to full scale"),
     (["features", "{stale}"], 0, "stale_header.wav: the data chunk declares 16000 bytes but 16000 more follow it"),
     (["detect", "{clip}", "--model", "{tmp}"], 2, "is a folder, not a model file"),
-    (["detect", "{clip}", "--model", "{no_labels}"], 2, "no_labels.tflite: metadata without 'labels'"),
-    (["detect", "{clip}", "--model", "{word_threshold}"], 2, "detection setting 'threshold' is 'high', not a number"),
+    (["detect", "{clip}", "--model", "{no_labels}"], 2, "no_labels.tflite: metadata lacks 'labels'"),
+    (["detect", "{clip}", "--model", "{word_threshold}"], 2, "word_threshold.tflite: metadata threshold is 'high', not a number"),
     (["detect", "{clip}", "--model", "{other_shape}"], 2, "model input [1, 98, 10, 1] does not fit its 49x10 features"),
     (["detect", "{clip}", "--model", "{float_io}"], 2, "float32 in, float32 out; kws runs full-int8 models"),
     (["detect", "{clip}", "--model", "{five_outputs}"], 2, "5 outputs but its metadata names 12 labels"),
@@ -168,6 +169,28 @@ def test_train_help_states_the_defaults_training_uses():
                    f"(default {wake.hard_negatives:g} with --wake-word, else {c.hard_negatives:g}: off)"):
         assert stated in text
     assert float(text.split("peak learning rate (default ")[1].split(")")[0]) == c.learning_rate
+
+
+def test_stream_help_states_the_stream_defaults():
+    from kws.stream_eval import NOISE_VOLUME, STREAM_MINUTES, TUNE_MINUTES
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    text = {name: " ".join(commands[name].format_help().split()) for name in ("eval-stream", "train", "quantize")}
+    assert f"stream length (default {STREAM_MINUTES:g})" in text["eval-stream"]
+    assert f"noise volume up to (default {NOISE_VOLUME:g})" in text["eval-stream"]
+    assert all(f"(default {TUNE_MINUTES:g}; 0 = keep defaults)" in text[name] for name in ("train", "quantize"))
+
+
+def test_quantize_writes_into_the_run_not_over_the_shipped_model(tmp_path, capsys, monkeypatch):
+    import kws.model.quantize
+    from kws.errors import KwsError
+
+    def quantize_run(run, out, *args):
+        raise KwsError(f"would write {out}")
+
+    monkeypatch.setattr(kws.model.quantize, "quantize_run", quantize_run)
+    assert main(["quantize", "--run", str(tmp_path)]) == 2
+    assert f"would write {tmp_path / 'model.tflite'}" in capsys.readouterr().err
 
 
 def test_help_lists_the_commands_in_the_readmes_order():

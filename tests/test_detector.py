@@ -16,7 +16,7 @@ def test_finds_each_keyword_once_at_its_time(shipped_model, keyword_stream):
     assert [d.label for d in found] == [label for label, _ in truth]
     for d, (_, start) in zip(found, truth):
         assert start + 0.2 < d.time_s < start + 1.5  # fires after the word is heard, within the clip and a bit
-        assert d.score >= shipped_model.metadata["detection"]["threshold"]
+        assert d.score >= shipped_model.metadata.detection.threshold
 
 
 @pytest.mark.parametrize("chunk", [1, 333, 16000, 10**7])
@@ -50,7 +50,7 @@ def test_decider_threshold_and_suppression():
 def test_settings_come_from_the_metadata_and_overrides(shipped_model):
     settings = DetectorSettings.from_metadata(shipped_model.metadata, threshold=0.5)
     assert settings.threshold == 0.5
-    assert settings.smoothing_ms == shipped_model.metadata["detection"]["smoothing_ms"]
+    assert settings.smoothing_ms == shipped_model.metadata.detection.smoothing_ms
 
 
 def test_detect_command_json(keyword_stream, tmp_path, capsys):
@@ -96,7 +96,7 @@ def test_one_second_keyword_clips_are_detected(shipped_model, data_dir):
     from kws.audio import read_audio
     from kws.features import mfcc
 
-    threshold = shipped_model.metadata["detection"]["threshold"]
+    threshold = shipped_model.metadata.detection.threshold
     sure = []
     for path in sorted((data_dir / "yes").glob("*.flac")):
         audio = read_audio(path, 16000)[0]

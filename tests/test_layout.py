@@ -1,5 +1,6 @@
 """The package's imports run one way: no circle, and no module imports one of a layer above it (the run-time core
-below the data, the data below the training package, the CLI on top); function-level imports count too."""
+below the data, the data below the training package, the CLI on top); function-level and type-only imports count
+too."""
 
 import ast
 
@@ -17,16 +18,13 @@ def layer(module: str) -> int:
 
 
 def imports() -> dict[str, set[str]]:
-    """module -> the kws modules it imports, at any level of its code (`if TYPE_CHECKING:` blocks aside)."""
+    """module -> the kws modules it imports, at any level of its code (`if TYPE_CHECKING:` blocks included)."""
     files = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
              for p in (REPO / "kws").rglob("*.py")}
     graph = {}
     for module, path in files.items():
         package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
         tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
-                node.body = []
         targets = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from conftest import tone, tone_words, write_wav
 from kws.cli import main
 from kws.errors import KwsError
 from kws.features import FeatureConfig
-from kws.metadata import check_features, load_model_file, read_metadata, write_metadata
+from kws.metadata import load_model_file, read_metadata, read_metadata_json, write_metadata, write_metadata_json
 from kws.runtime import Model
 
 TFLM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}
@@ -21,12 +22,11 @@ def test_tiny_model_learns_and_carries_its_metadata(tiny_run):
     state = json.loads((run / "state.json").read_text())
     assert state["epoch"] == 9 and len(state["history"]) == 10
     _, meta = load_model_file(model_path)
-    assert meta["labels"] == ["_silence_", "_unknown_", "yes", "no"]
-    assert meta["features"] == FeatureConfig().to_dict()
-    assert meta["accuracy"]["int8"] > 0.8  # tones are easy: a model that learned nothing scores ~0.3
-    assert abs(meta["accuracy"]["int8"] - meta["accuracy"]["float"]) < 0.1
-    assert set(meta["detection"]) >= {"threshold", "smoothing_ms", "suppression_ms", "stride_ms", "tuned_on"}
-    assert meta["detection"]["tuned_on"]["hit_rate"] > 0.5  # an untrained model finds no tones in a stream
+    assert meta.labels == ("_silence_", "_unknown_", "yes", "no")
+    assert meta.features == FeatureConfig()
+    assert meta.accuracy["int8"] > 0.8  # tones are easy: a model that learned nothing scores ~0.3
+    assert abs(meta.accuracy["int8"] - meta.accuracy["float"]) < 0.1
+    assert meta.tuned_on["hit_rate"] > 0.5  # an untrained model finds no tones in a stream
 
 
 def test_sample_weights_balance_classes_and_favour_recordings():
@@ -153,11 +153,11 @@ def test_litert_and_tflm_agree(tiny_run):
 def test_metadata_round_trip_and_refusals(tiny_run, tmp_path):
     _, _, model_path = tiny_run
     data, meta = load_model_file(model_path)
-    again = write_metadata(data, {**meta, "note": "x"})
-    assert read_metadata(again)["note"] == "x"
-    other = dict(meta, features={**meta["features"], "n_mels": 32})
+    assert read_metadata(write_metadata(data, meta)) == meta
+    assert meta.labels == ("_silence_", "_unknown_", "yes", "no") and meta.features == FeatureConfig()
+    other = dataclasses.replace(meta, features=FeatureConfig(n_mels=32))
     with pytest.raises(KwsError, match="other feature settings.*n_mels"):
-        check_features(other, FeatureConfig())
+        other.require_features(FeatureConfig())
     mismatched = tmp_path / "mismatched.tflite"
     mismatched.write_bytes(write_metadata(data, other))
     with pytest.raises(KwsError, match="mismatched.tflite"):
@@ -165,6 +165,45 @@ def test_metadata_round_trip_and_refusals(tiny_run, tmp_path):
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(b"\0" * 100)
     assert main(["detect", str(model_path), "--model", str(junk)]) == 2
+
+
+BAD_METADATA = [  # an edit of the raw metadata -> what the one-line error names
+    (lambda m: m["detection"].update(threshold=5), "threshold is 5"),
+    (lambda m: m["detection"].update(threshold=float("nan")), "threshold is nan"),
+    (lambda m: m["detection"].update(threshold=-1), "threshold is -1"),
+    (lambda m: m["detection"].update(stride_ms=0), "stride_ms is 0"),
+    (lambda m: m["detection"].update(smoothing_ms=1e6), "smoothing_ms is 1000000.0"),
+    (lambda m: m["detection"].update(threshold="high"), "threshold is 'high'"),
+    (lambda m: m.update(detection=[0.5]), "'detection' is list"),
+    (lambda m: m.update(features="mfcc"), "'features' is str"),
+    (lambda m: m["features"].update(n_mfcc=-10), "n_mfcc is -10"),
+    (lambda m: m["features"].update(n_fft=8), "do not make a front end"),
+    (lambda m: m.update(labels=["_silence_", "_unknown_", "yes", "yes"]), "name yes more than once"),
+    (lambda m: m.update(labels=[]), "not a list of names"),
+    (lambda m: m.pop("labels"), "lacks 'labels'"),
+    (lambda m: m.update(format=2), "format 2"),
+]
+
+
+@pytest.mark.parametrize("edit, message", BAD_METADATA)
+def test_bad_metadata_is_refused_on_load_with_one_line(tiny_run, tmp_path, edit, message):
+    _, _, model_path = tiny_run
+    data = model_path.read_bytes()
+    raw = read_metadata_json(data)
+    edit(raw)
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(write_metadata_json(data, raw))
+    with pytest.raises(KwsError, match=re.escape(message)) as e:
+        Model(bad)
+    assert str(bad) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_metadata_that_is_not_json_is_named_so(tiny_run, tmp_path):
+    _, _, model_path = tiny_run
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(write_metadata_json(model_path.read_bytes(), {}).replace(b"{}", b"{["))
+    with pytest.raises(KwsError, match="metadata is not JSON"):
+        Model(bad)
 
 
 def test_resume_continues_from_the_last_epoch(tiny_run, tmp_path):

@@ -1,11 +1,11 @@
-"""The sketch's detection response (firmware/kws_nano33/kws_responder.cpp), built on the host against a stand-in
+"""The Nano 33 BLE sketch's detection response (kws/arduino/kws_nano33/kws_responder.cpp), built on the host against a stand-in
 Arduino.h that logs the LED pins and the serial port and lets the test set the clock."""
 
 import subprocess
 
-from conftest import REPO
+from kws.firmware import LIBRARY, boards
 
-SKETCH = REPO / "firmware" / "kws_nano33"
+SKETCH, SOURCES = boards()["nano33"], LIBRARY / "src"
 ARDUINO_H = r"""#pragma once
 #include <stdint.h>
 #include <stdio.h>
@@ -45,9 +45,9 @@ def test_a_detection_lights_the_keywords_colour_for_a_second_and_prints_one_line
     (tmp_path / "Arduino.h").write_text(ARDUINO_H)
     (tmp_path / "main.cpp").write_text(MAIN)
     exe = tmp_path / "responder"
-    build = subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", f"-I{tmp_path}", f"-I{SKETCH}",
+    build = subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", f"-I{tmp_path}", f"-I{SKETCH}", f"-I{SOURCES}",
                             str(tmp_path / "main.cpp"), str(SKETCH / "kws_responder.cpp"),
-                            str(SKETCH / "kws_tables.cpp"), "-o", str(exe)], capture_output=True, text=True)
+                            str(SOURCES / "kws_tables.cpp"), "-o", str(exe)], capture_output=True, text=True)
     assert build.returncode == 0 and not build.stderr, build.stderr
     off = ["pin 1 255", "pin 2 255", "pin 3 255"]  # active-low
     magenta = ["pin 1 0", "pin 2 255", "pin 3 0"]

@@ -10,7 +10,7 @@ from kws.detector import Detection, DetectorSettings
 from kws.labels import keywords
 from kws.runtime import Model
 from kws.stream_eval import (Event, best_setting, build_stream, false_accepts, posterior_trace, score, smoothed, sweep,
-                             tune_detection, tuning_score)
+                             TUNE_THRESHOLDS, tune_detection, tuning_score)
 
 
 def test_score_sorts_detections_into_hits_substitutions_and_false_accepts():
@@ -95,7 +95,7 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
                  "--json"]) == 0
     slower = json.loads(capsys.readouterr().out)
     assert slower["settings"]["stride_ms"] == 160
-    assert report["settings"]["stride_ms"] == Model(model).metadata["detection"]["stride_ms"] != 160
+    assert report["settings"]["stride_ms"] == Model(model).metadata.detection.stride_ms != 160
     assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--stride-ms", "30"]) == 2
     assert "pick a multiple of 20" in capsys.readouterr().err
 
@@ -134,7 +134,7 @@ def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):
         tried = DetectorSettings(smoothing_ms=smoothing)
         times, posts = posterior_trace(shipped_model, audio, tried)
         rows += [(tuning_score(r), smoothing, r) for r in sweep(
-            times, posts, shipped_model.labels, tried, events, 1.0 / 60, np.round(np.arange(0.3, 0.991, 0.01), 2))]
+            times, posts, shipped_model.labels, tried, events, 1.0 / 60, TUNE_THRESHOLDS)]
     best = max(v for v, *_ in rows)
     chosen = [r for v, s, r in rows if (r["threshold"], s) == (settings.threshold, settings.smoothing_ms)]
     assert len(chosen) == 1 and tuning_score(chosen[0]) == best  # the detector itself scores what the sweep did

@@ -13,7 +13,8 @@ import soundfile as sf
 
 from ..errors import KwsError
 from ..features import CLIP_SAMPLES, SAMPLE_RATE
-FRAME = 160  # 10 ms energy frames
+
+FRAME = SAMPLE_RATE // 100  # samples per 10 ms energy frame, where speech is told from silence
 MIN_GAP_S = 0.25  # a pause at least this long separates two utterances
 MIN_RANGE_DB = 10.0  # a recording needs this much between noise floor and peak to hold any sound at all
 

@@ -15,6 +15,7 @@ from .clips import (CLIP_SAMPLES, SAMPLE_RATE, clip_around, loudest, quiet_part,
 
 MIN_PEAK_DB = -30.0  # a take whose loudest sample is below this is too quiet
 MAX_CLIPPED = 4  # a take with more samples than this at full scale is clipped
+TAKES = 20  # `kws record`'s takes per session
 
 
 def check_take(raw: np.ndarray, rate: int) -> tuple[np.ndarray, tuple[int, int] | None, str | None]:
@@ -40,7 +41,7 @@ def check_take(raw: np.ndarray, rate: int) -> tuple[np.ndarray, tuple[int, int] 
     return audio, (start, end), None
 
 
-def record_session(word, out_dir, count, device=None, speaker=None, seconds_per_take=2.0, ask=input, say=print,
+def record_session(word, out_dir, count=TAKES, device=None, speaker=None, seconds_per_take=2.0, ask=input, say=print,
                    countdown_step=0.5, max_tries=3) -> list[Path]:
     """Record `count` takes of `word`: for each, a prompt (answer q to stop), a 3-2-1 countdown of `countdown_step`
     seconds a step, `seconds_per_take` of audio, a level check (too quiet, clipped or no clear word: say why and

@@ -23,6 +23,8 @@ PITCH = (20, 80)
 PEAK_DB = (-20.0, -3.0)  # clip peak level
 NOISE_DB = (-70.0, -45.0)  # added white noise, RMS
 MAX_WORD_S = 0.9  # longer renderings are spoken again, faster
+CLIPS = 200  # `kws synth`'s clips per word
+SEED = 0
 
 
 def _speak(exe: str, voice: str, speed: int, pitch: int, text: str, wav: Path) -> np.ndarray:
@@ -55,7 +57,7 @@ def is_synthetic(path: Path) -> bool:
     return Path(path).name.split("_nohash_")[0] in SYNTHETIC_SPEAKERS
 
 
-def synthesize(word, out_dir, count, seed=0) -> list[Path]:
+def synthesize(word, out_dir, count=CLIPS, seed=SEED) -> list[Path]:
     """Make `count` 1 s clips of `word` (underscores are read as spaces) under OUT/WORD/, cycling through
     VOICES x VARIANTS in a seeded order with a random speed, pitch, level and a little white noise each.
     The same seed gives the same files."""

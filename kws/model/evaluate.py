@@ -11,7 +11,6 @@ from tqdm import tqdm
 from ..data.cache import clip_features
 from ..data.speech_commands import SpeechCommands, as_roots
 from ..errors import KwsError
-from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
 
 RUNTIMES = ("float", "litert", "tflm")
@@ -71,8 +70,7 @@ def evaluate(model_path, data_dir, split: str = "validation", runtimes=("litert"
     from ..runtime import Model
 
     meta = Model(model_path).metadata  # validates the file and its feature settings first
-    labels = tuple(meta["labels"])
-    config = FeatureConfig.from_dict(meta["features"])
+    labels, config = meta.labels, meta.features
     dataset = SpeechCommands(data_dir, words=keywords(labels))
     clips = dataset.split(split, config.clip_samples, config.sample_rate)
     if not clips:

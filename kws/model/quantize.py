@@ -13,9 +13,9 @@ import numpy as np
 
 from ..data.prepare import epoch_features, prepare
 from ..data.speech_commands import as_roots
-from ..detector import DetectorSettings
 from ..labels import LABELS, keywords
-from ..metadata import write_metadata
+from ..metadata import ModelMetadata, write_metadata
+from ..stream_eval import TUNE_MINUTES
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
 from .run import load_run
@@ -52,7 +52,8 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
         return converter.convert()
 
 
-def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = 30.0, prep=None) -> dict:
+def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = TUNE_MINUTES,
+                 prep=None) -> ModelMetadata:
     """Quantize the run's best model to int8, measure validation accuracy float vs int8, choose the detection
     defaults on a `tune_minutes` stream (0: keep the built-in defaults), and write OUT.tflite (with metadata)
     and OUT.keras. The data is the run's (its folders and negatives; `prep`: as training prepared it) unless
@@ -74,29 +75,26 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
 
     float_pred = model.predict(prep.x_val[..., None], batch_size=256, verbose=0).argmax(axis=1)
     float_scores = scores(prep.labels, prep.y_val, float_pred)
-    metadata = {
-        "format": 1,
-        "features": feature_config.to_dict(),
-        "labels": list(prep.labels),
-        "model": {"arch": "ds-cnn", **run.model.to_dict(), "parameters": int(model.count_params())},
-        "detection": dataclasses.asdict(DetectorSettings()),
-        "training": {"data": [Path(d).name for d in data_dirs + negatives], "clips": len(prep.train_clips), "epochs": config["epochs"],
-                     "seed": config["seed"], "teacher": run.teacher},
-    }
+    metadata = ModelMetadata(
+        feature_config, tuple(prep.labels),
+        model={"arch": "ds-cnn", **run.model.to_dict(), "parameters": int(model.count_params())},
+        training={"data": [Path(d).name for d in data_dirs + negatives], "clips": len(prep.train_clips),
+                  "epochs": config["epochs"], "seed": config["seed"], "teacher": run.teacher},
+    )
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(write_metadata(tflite, metadata))
     int8 = Model(out)
     int8_pred = np.array([int8.predict(f).argmax() for f in prep.x_val])
     int8_scores = scores(prep.labels, prep.y_val, int8_pred)
-    metadata["accuracy"] = {
+    metadata = dataclasses.replace(metadata, accuracy={
         "split": "validation", "n": int8_scores["n"], "float": float_scores["accuracy"], "int8": int8_scores["accuracy"],
         "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
-    }
+    })
     if tune_minutes > 0:
         slack = 0.0 if tuple(run.labels) == LABELS else WAKE_WORD_SLACK
         settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives, slack=slack)
-        metadata["detection"] = {**dataclasses.asdict(settings), "tuned_on": measured}
+        metadata = dataclasses.replace(metadata, detection=settings, tuned_on=measured)
     out.write_bytes(write_metadata(tflite, metadata))
     model.save(out.with_suffix(".keras"))
     return metadata

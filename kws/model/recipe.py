@@ -3,11 +3,17 @@ then quantization with tuned detection defaults. The CLI and benchmarks/custom_w
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import KwsError
+from ..metadata import ModelMetadata
 from ..paths import DEFAULT_INIT, TRAINING_DATA
+from ..stream_eval import TUNE_MINUTES
 from .dscnn import ModelConfig
 from .quantize import quantize_run
 from .train import TrainConfig, train
+
+DEFAULT_RUN = "runs/kws12"  # `kws train`'s run folder, under the current folder
 
 WAKE_WORD_POLICY = {  # a wake word starts from the shipped model, so it needs fewer epochs
     "epochs": 10,  # docs/custom_words.md: 20 (the earlier default) found fewer new voices' "eight"
@@ -34,10 +40,15 @@ def train_config(wake_words: bool = False, **options) -> TrainConfig:
     return _settings(TrainConfig, WAKE_WORD_POLICY, wake_words, options)
 
 
+def run_model(run) -> Path:
+    """The int8 model of the training run folder `run`."""
+    return Path(run) / "model.tflite"
+
+
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
                        model_config=None, resume=False, cache_dir=None, teacher=None,
-                       tune_minutes: float = 30.0) -> dict:
-    """Train a run in `out` and quantize it to OUT/model.tflite; returns the model's metadata. The 12 classes train
+                       tune_minutes: float = TUNE_MINUTES) -> ModelMetadata:
+    """Train a run in `out` and quantize it to `run_model(out)`; returns the model's metadata. The 12 classes train
     on `data` (default TRAINING_DATA); `wake_words` on their clips in `data` (whose other words are negatives too)
     with the other words and noise of `negatives` (default TRAINING_DATA; their clips of the wake words left out),
     starting from `init`'s weights (None: from scratch)."""
@@ -51,4 +62,4 @@ def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT
     prep = train(data, out, model_config=model_config or network_config(bool(wake_words)),
                  config=config or train_config(bool(wake_words)), words=words, resume=resume, cache_dir=cache_dir,
                  init=init, teacher=teacher, negatives=negatives)[1]
-    return quantize_run(out, f"{out}/model.tflite", None, cache_dir, tune_minutes, prep)
+    return quantize_run(out, run_model(out), None, cache_dir, tune_minutes, prep)
