@@ -49,7 +49,27 @@ def _check_wav_sizes(path: Path) -> list[str]:
 
 
 def read_audio(path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
-    """Samples of `path` as mono float32 at `sample_rate`, and notes on the conversions made (downmix, resample)."""
+    """Read an audio file (any format soundfile reads, any rate and channel count) as mono float32.
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+    sample_rate : int
+        The rate to return, in Hz (16000 for kws models); other rates are resampled.
+
+    Returns
+    -------
+    audio : numpy.ndarray
+        float32 samples in [-1, 1], shape (n,).
+    notes : list of str
+        The conversions made (downmix, resampling, scaling), one line each.
+
+    Raises
+    ------
+    KwsError
+        A missing, empty, unreadable or non-finite file, with one line naming it and the fix.
+    """
     path = Path(path)
     if not path.exists():
         raise KwsError(f"{path}: no such file; check the path")

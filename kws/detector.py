@@ -20,9 +20,21 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Detection:
+    """One detection.
+
+    Attributes
+    ----------
+    label : str
+        The keyword.
+    time_s : float
+        When it fired, seconds from the start of the audio.
+    score : float
+        Its smoothed posterior (at least the threshold).
+    """
+
     label: str
-    time_s: float  # when the detection fired, seconds from the start of the stream
-    score: float  # smoothed posterior of the label
+    time_s: float
+    score: float
 
     def to_dict(self) -> dict:
         return {"label": self.label, "time_s": round(self.time_s, 3), "score": round(self.score, 4)}
@@ -60,8 +72,24 @@ class Decider:
 
 
 class Detector:
-    """Feed `push(chunk)` audio at the model's sample rate; it returns the detections the chunk completed.
-    `posteriors` and `time_s` tell the latest smoothed scores and how much audio has been consumed."""
+    """The streaming detector: feed audio chunks of any size, get the detections they complete.
+
+    Parameters
+    ----------
+    model : Model
+        The model to run.
+    settings : DetectorSettings, optional
+        Threshold, smoothing, suppression and stride (default: the model's metadata).
+    on_posteriors : callable, optional
+        Called with (time_s, smoothed posteriors) after every inference.
+
+    Attributes
+    ----------
+    posteriors : numpy.ndarray
+        The latest smoothed posteriors, one per label.
+    time_s : float
+        End of the audio consumed so far.
+    """
 
     def __init__(self, model: Model, settings: DetectorSettings | None = None, on_posteriors=None):
         self.model = model
@@ -88,6 +116,7 @@ class Detector:
         return (c.window_length + (self._frames - 1) * c.hop_length) / c.sample_rate if self._frames else 0.0
 
     def push(self, chunk: np.ndarray) -> list[Detection]:
+        """The detections `chunk` (float32 samples at the model's rate, any length) completed, in order."""
         chunk = np.asarray(chunk, np.float32).reshape(-1)
         self._samples += len(chunk)
         found = []
@@ -124,7 +153,23 @@ class Detector:
 
 def detect_audio(model: Model, audio: np.ndarray, settings: DetectorSettings | None = None,
                  chunk: int = 1600) -> list[Detection]:
-    """Run the detector over a whole recording, `chunk` samples at a time (the result does not depend on it),
-    then flush its end."""
+    """Detections in a whole recording.
+
+    Parameters
+    ----------
+    model : Model
+        The model to run.
+    audio : numpy.ndarray
+        float32 mono samples at the model's rate (`read_audio(path, model.config.sample_rate)[0]`).
+    settings : DetectorSettings, optional
+        Default: the model's metadata.
+    chunk : int
+        Samples fed at a time; the result does not depend on it.
+
+    Returns
+    -------
+    list of Detection
+        In time order; the end is padded to complete the last window (a 1 s clip is scored as a whole).
+    """
     detector = Detector(model, settings)
     return [d for i in range(0, len(audio), chunk) for d in detector.push(audio[i : i + chunk])] + detector.flush()

@@ -2,7 +2,13 @@
 
 
 class KwsError(Exception):
-    """Bad input or set-up the user can fix. The message is one line: what, where, and how to fix it."""
+    """Bad input or set-up the user can fix. The message is one line: what, where, and how to fix it.
+
+    Attributes
+    ----------
+    exit_code : int
+        What the `kws` command exits with on it: 2.
+    """
 
     exit_code = 2
 

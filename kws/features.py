@@ -21,6 +21,28 @@ SAMPLE_RATE = 16000  # Hz, of every clip, stream and model input
 
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig:
+    """The front end's settings, as a model's metadata stores them; settings that make no front end raise KwsError.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    window_ms, hop_ms : float
+        Frame length and the step between frames.
+    n_fft : int
+        FFT size (frames are zero-padded to it).
+    n_mels, n_mfcc : int
+        Mel bands, and the cepstral coefficients kept.
+    n_frames : int
+        Frames one inference sees (49: 1 s).
+    fmin, fmax : float
+        The filterbank's range, in Hz.
+    log_floor : float
+        Mel energies below it are clipped before the log.
+    lifter : int
+        Sinusoidal liftering of the coefficients (0: none).
+    """
+
     sample_rate: int = SAMPLE_RATE
     window_ms: float = 40.0
     hop_ms: float = 20.0

@@ -76,9 +76,31 @@ def next_block(blocks: queue.Queue, name: str, wait_s: float = 2.0) -> np.ndarra
 
 
 class Microphone:
-    """An input device (default: the system's) as float32 mono chunks of BLOCK_S at `rate`, resampled from the
-    device's own rate where it has no other: `with Microphone() as mic: for chunk in mic: ...`.
-    `name`, `device_rate`, `consumed` (device samples read) and `overflows` (blocks lost) describe it."""
+    """An input device as float32 mono chunks: ``with Microphone() as mic: for chunk in mic: ...``.
+
+    Parameters
+    ----------
+    device : int or str, optional
+        A device number or name (`kws listen --list-devices`); None for the system's default input.
+    rate : int
+        The rate of the chunks, in Hz; a device without it is read at its own rate and resampled.
+
+    Attributes
+    ----------
+    name : str
+        The device's name.
+    device_rate : int
+        The rate the device is read at.
+    consumed : int
+        Device samples read so far.
+    overflows : int
+        Blocks lost (the reader fell behind).
+
+    Raises
+    ------
+    KwsError
+        No PortAudio, no such device, or a device that cannot be opened.
+    """
 
     def __init__(self, device=None, rate: int = SAMPLE_RATE):
         self.sd = load_sounddevice()

@@ -15,7 +15,31 @@ from .paths import DEFAULT_MODEL
 
 
 class Model:
-    """A quantized keyword model: `predict(features (frames, n_mfcc)) -> probabilities (n_labels,)`."""
+    """A kws int8 model file with its metadata, run by LiteRT (host) or TFLite Micro's interpreter.
+
+    Parameters
+    ----------
+    path : str or Path
+        A .tflite made by `kws quantize` or `kws train` (default: the shipped model, `kws.DEFAULT_MODEL`).
+    runtime : {"litert", "tflm"}
+        LiteRT's builtin int8 kernels, or TFLite Micro's Python interpreter (the board's numerics).
+    config : FeatureConfig, optional
+        The running front end; a model trained on other feature settings is refused.
+
+    Attributes
+    ----------
+    metadata : ModelMetadata
+        What the file says about itself: features, labels, detection settings, training, accuracy.
+    labels : tuple of str
+        One name per output.
+    config : FeatureConfig
+        The front end its inputs come from.
+
+    Raises
+    ------
+    KwsError
+        A missing or unreadable file, invalid metadata, or tensors that do not fit it.
+    """
 
     def __init__(self, path=DEFAULT_MODEL, runtime: str = "litert", config: FeatureConfig | None = None):
         self.path = Path(path)

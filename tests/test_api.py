@@ -50,6 +50,13 @@ def test_public_names_are_exported():
         kws.no_such_name
 
 
+@pytest.mark.parametrize("name", [n for n in kws.__all__ if n != "DEFAULT_MODEL"])
+def test_public_names_document_their_parameters_numpy_style(name):
+    doc = getattr(kws, name).__doc__ or ""
+    sections = {s for s in ("Parameters", "Returns", "Attributes") if f"\n    {s}\n    ---" in doc}
+    assert sections, f"kws.{name}: no numpy-style Parameters / Returns / Attributes section"
+
+
 def test_detection_on_a_file_and_a_microphone(user_run):
     found, truth = user_run
     assert_detected(found["file"], truth)
