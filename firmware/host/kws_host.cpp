@@ -74,17 +74,18 @@ int main(int argc, char** argv) {
     const size_t n = fread(chunk.data(), sizeof(int16_t), chunk.size(), stdin);
     if (n == 0) break;
     if (!detect) {
-      for (size_t j = 0; j < n; ++j) {
-        if (frontend.push(chunk[j] * (1.0f / 32768.0f), mfcc)) fwrite(mfcc, sizeof(float), kws::kNumMfcc, stdout);
+      for (size_t j = 0; j < n; j += kws::kHopLength) {  // at most a hop at a time
+        const int m = n - j < static_cast<size_t>(kws::kHopLength) ? static_cast<int>(n - j) : kws::kHopLength;
+        if (frontend.push(chunk.data() + j, m, mfcc)) fwrite(mfcc, sizeof(float), kws::kNumMfcc, stdout);
       }
       continue;
     }
     ring.write(chunk.data(), static_cast<int>(n));
-    int16_t sample;
+    int16_t samples[kws::kHopLength];
     kws::Detection d;
-    while (ring.read(&sample)) {
+    for (int m; (m = ring.read(samples, kws::kHopLength)) > 0;) {
       const long before = playback.inferences;
-      const bool fired = detector.push(sample, &d);
+      const bool fired = detector.push(samples, m, &d);
       if (playback.inferences != before) {
         printf("P %.17g", detector.time_s());
         for (int k = 0; k < kws::kNumLabels; ++k) printf(" %.9g", detector.posteriors()[k]);

@@ -81,10 +81,10 @@ void setup() {
 }
 
 void loop() {
-  int16_t sample;
+  int16_t samples[kws::kHopLength];  // at most a hop at a time: at most one frame, one detection
   kws::Detection d;
-  while (ring.read(&sample)) {
-    if (detector.push(sample, &d)) kws::respond(d);
+  for (int n; (n = ring.read(samples, kws::kHopLength)) > 0;) {
+    if (detector.push(samples, n, &d)) kws::respond(d);
   }
   if (ring.dropped() != dropped_reported) {
     dropped_reported = ring.dropped();

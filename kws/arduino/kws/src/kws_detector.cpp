@@ -49,9 +49,9 @@ double Detector::time_s() const {
   return (static_cast<double>(kWindowLength) + static_cast<double>(frames_ - 1) * kHopLength) / kSampleRate;
 }
 
-bool Detector::push(int16_t sample, Detection* out) {
+bool Detector::push(const int16_t* samples, int n, Detection* out) {
   float mfcc[kNumMfcc];
-  return frontend_.push(sample * (1.0f / 32768.0f), mfcc) && on_frame(mfcc, out);
+  return frontend_.push(samples, n, mfcc) && on_frame(mfcc, out);
 }
 
 bool Detector::on_frame(const float* mfcc, Detection* out) {

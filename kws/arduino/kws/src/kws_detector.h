@@ -46,8 +46,9 @@ class Detector {
  public:
   Detector(InferFn infer, void* user);
   void reset();
-  // Feeds one 16-bit sample; returns true when it fired a detection, then in `out`.
-  bool push(int16_t sample, Detection* out);
+  // Feeds n <= kHopLength 16-bit samples (at most one frame); returns true when they fired a detection, then in
+  // `out`.
+  bool push(const int16_t* samples, int n, Detection* out);
   const float* posteriors() const { return posteriors_; }  // the latest smoothed posteriors
   double time_s() const;  // end of the audio consumed, at frame resolution
 

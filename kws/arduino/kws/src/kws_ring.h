@@ -19,15 +19,15 @@ class SampleRing {
     head_.store(head, std::memory_order_release);
   }
 
-  bool read(int16_t* sample) {  // consumer; false when empty
+  int read(int16_t* samples, int max) {  // consumer: up to `max` of the oldest samples; 0 when empty
     const uint32_t head = head_.load(std::memory_order_acquire);
-    if (head == tail_) return false;
     if (head - tail_ > kSize) {
       dropped_ += head - tail_ - kSize;
       tail_ = head - kSize;
     }
-    *sample = buf_[tail_++ & (kSize - 1)];
-    return true;
+    const int n = head - tail_ < static_cast<uint32_t>(max) ? static_cast<int>(head - tail_) : max;
+    for (int i = 0; i < n; ++i) samples[i] = buf_[tail_++ & (kSize - 1)];
+    return n;
   }
 
   uint32_t dropped() const { return dropped_; }  // samples skipped so far
