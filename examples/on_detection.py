@@ -5,8 +5,11 @@
 Edit `on_detection` to switch a light, send a message or wake an assistant; Ctrl-C stops."""
 
 import argparse
+import os
+import sys
 
 import kws
+from kws.options import seconds
 
 
 def on_detection(detection: kws.Detection) -> None:
@@ -29,9 +32,13 @@ def run(callback, device=None, seconds=None, model=kws.DEFAULT_MODEL) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", help="input device, by number or name (default: the system's default input)")
-    parser.add_argument("--seconds", type=float, help="stop after this much audio (default: Ctrl-C)")
+    parser.add_argument("--seconds", type=seconds, help="stop after this much audio (default: Ctrl-C)")
     args = parser.parse_args()
     try:
         run(on_detection, args.device, args.seconds)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except kws.KwsError as e:  # no microphone, an unknown device, ...: one line, exit code 2
+        parser.exit(2, f"{parser.prog}: error: {e}\n")

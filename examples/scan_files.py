@@ -3,10 +3,12 @@
     python examples/scan_files.py RECORDING_OR_FOLDER... [--threshold T]"""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import kws
+from kws.options import score
 
 AUDIO = {".wav", ".flac", ".ogg", ".mp3"}
 
@@ -34,7 +36,10 @@ def scan(paths, threshold=None):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", help="recordings or folders of them")
-    parser.add_argument("--threshold", type=float, help="detection threshold (default: the model's)")
+    parser.add_argument("--threshold", type=score, help="detection threshold (default: the model's)")
     args = parser.parse_args()
-    for path, d in scan(args.paths, args.threshold):
-        print(f"{path}\t{d.time_s:.2f} s\t{d.label}\t{d.score:.2f}")
+    try:
+        for path, d in scan(args.paths, args.threshold):
+            print(f"{path}\t{d.time_s:.2f} s\t{d.label}\t{d.score:.2f}", flush=True)
+    except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import os
 import sys
@@ -12,14 +13,18 @@ from collections import Counter
 from pathlib import Path
 
 from . import __version__
+from .data.cache import cache_folder
 from .data.record import TAKES, record_session
 from .data.speech_commands import SPLITS
 from .data.synth import CLIPS, SEED, synthesize
 from .errors import KwsError
 from .features import FeatureConfig
+from .metadata import ModelMetadata
+from .model import import_keras
 from .model.evaluate import RUNTIMES
 from .model.recipe import DEFAULT_RUN, network_config, run_model, train_and_quantize, train_config
-from .options import on_off, score
+from .options import (blocks, channels, count, count_or_off, dropout, learning_rate, minutes, on_off,
+                      score, seconds, seed, share, stride_ms, tune_minutes, volume, weight)
 from .outputs import image_file, output_file
 from .paths import DEFAULT_DATA, DEFAULT_INIT, DEFAULT_MODEL, DIGITS_DATA, TRAINING_DATA
 from .stream_eval import (MIN_KEYWORD_SHARE, NOISE_VOLUME, STREAM_MINUTES, STREAM_SEED, STREAM_SPLIT, TUNE_MINUTES,
@@ -67,7 +72,9 @@ def _data_stats(args) -> None:
 
 
 def _train(args) -> None:
-    config = train_config(bool(args.wake_word), epochs=args.epochs or None, batch_size=args.batch_size,
+    cache_dir = cache_folder(args.cache_dir)
+    import_keras("kws train")
+    config = train_config(bool(args.wake_word), epochs=args.epochs, batch_size=args.batch_size,
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
                           word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
@@ -76,16 +83,18 @@ def _train(args) -> None:
                                   dropout=args.dropout)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
                               init=None if args.init == "none" else args.init, config=config,
-                              model_config=model_config, resume=args.resume, cache_dir=args.cache_dir,
-                              teacher=args.teacher, tune_minutes=args.tune_minutes)
+                              model_config=model_config, resume=args.resume, force=args.force,
+                              cache_dir=cache_dir, teacher=args.teacher, tune_minutes=args.tune_minutes)
     _print_model(meta, run_model(args.out))
 
 
 def _quantize(args) -> None:
     from .model.quantize import quantize_run
 
+    cache_dir = cache_folder(args.cache_dir)
+    import_keras("kws quantize")
     out = args.out or run_model(args.run)
-    _print_model(quantize_run(args.run, out, args.data, args.cache_dir, args.tune_minutes), out)
+    _print_model(quantize_run(args.run, out, args.data, cache_dir, args.tune_minutes, args.force), out)
 
 
 def _print_model(meta: ModelMetadata, path) -> None:
@@ -104,13 +113,9 @@ def _evaluate(args) -> None:
     if args.plot:
         image_file(args.plot, "--plot")
     if "float" in args.runtime:
-        try:
-            import keras  # noqa: F401
-        except ImportError:
-            raise KwsError("--runtime float needs TensorFlow (the train extra): `pip install -e .[train]`, "
-                           "or use --runtime litert") from None
+        import_keras("--runtime float", ", or use --runtime litert")
     data = args.data or [DEFAULT_DATA]
-    report = evaluate(args.model, data, args.split, args.runtime, args.cache_dir)
+    report = evaluate(args.model, data, args.split, args.runtime, cache_folder(args.cache_dir))
     labels = report["labels"]
     for runtime, result in report["results"].items():
         print(f"{runtime}: accuracy {result['accuracy']:.4f} on {result['n']} clips ({args.split} split of "
@@ -179,11 +184,12 @@ def _eval_stream(args) -> None:
                          args.negatives or ())
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
+    latency = (f"latency after the word ends median {r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s"
+               if r["hits"] else "latency: none detected")
     print(f"{report['minutes']:.1f} min stream ({args.split} speakers, {report['keyword_share']:.0%} keywords, noise "
           f"volume < {args.noise_volume:g}, seed {args.seed}): {r['hits']}/{r['keywords']} keywords detected "
           f"({100 * r['hit_rate']:.1f} %), {r['substitutions']} substitutions, {r['false_accepts']} false accepts "
-          f"({r['false_accepts_per_hour']:.2f} per hour), latency after the word ends median "
-          f"{r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s "
+          f"({r['false_accepts_per_hour']:.2f} per hour), {latency} "
           f"(threshold {report['settings']['threshold']:g}, an inference every {report['settings']['stride_ms']:g} ms)",
           file=text)
     for fa in report["false_accepts"]:
@@ -221,13 +227,16 @@ def _data_import(args) -> None:
     report = import_recordings(args.src, args.word, args.out)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    print(f"wrote {len(report.written)} clip(s) of {args.word!r} under {Path(args.out) / args.word}"
+    print(f"wrote {len(report.written)} new clip(s) of {args.word!r} under {Path(args.out) / args.word}"
+          f"{f' ({report.duplicates} already there)' if report.duplicates else ''}"
           f"{f', skipped {len(report.skipped)} file(s)' if report.skipped else ''}")
 
 
 def _synth(args) -> None:
     written = synthesize(args.word, args.out, args.count, seed=args.seed)
-    print(f"wrote {len(written)} synthetic clip(s) of {args.word!r} under {Path(args.out) / args.word}")
+    print(f"wrote {len(written)} new synthetic clip(s) of {args.word!r} under {Path(args.out) / args.word}"
+          + (f" ({args.count - len(written)} already there; another --seed makes others)"
+             if len(written) < args.count else ""))
 
 
 def _model_arg(p) -> None:
@@ -244,7 +253,7 @@ def _threshold_arg(p, text="detection threshold on the smoothed score (default: 
 
 
 def _tune_arg(p) -> None:
-    p.add_argument("--tune-minutes", type=float, default=TUNE_MINUTES,
+    p.add_argument("--tune-minutes", type=tune_minutes, default=TUNE_MINUTES,
                    help="length of the stream the detection threshold and smoothing are chosen on "
                         "(default %(default)g; 0 = keep defaults)")
 
@@ -261,7 +270,7 @@ def _add_listen(sub) -> None:
     p.add_argument("--device", help="input device, by number or name (default: the system's default input)")
     p.add_argument("--list-devices", action="store_true", help="list the input devices and exit")
     _threshold_arg(p)
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of audio")
+    p.add_argument("--duration", type=seconds, metavar="S", help="stop after S seconds of audio")
     p.set_defaults(handler=_listen)
 
 
@@ -290,15 +299,15 @@ def _add_eval_stream(sub) -> None:
                    help="folder of other words only, as in `train --wake-word`: its clips of the model's keywords "
                         "are left out; repeat it for several")
     p.add_argument("--split", default=STREAM_SPLIT, help="whose clips (default %(default)s: unseen speakers)")
-    p.add_argument("--minutes", type=float, default=STREAM_MINUTES, help="stream length (default %(default)g)")
-    p.add_argument("--noise-volume", type=float, default=NOISE_VOLUME,
+    p.add_argument("--minutes", type=minutes, default=STREAM_MINUTES, help="stream length (default %(default)g)")
+    p.add_argument("--noise-volume", type=volume, default=NOISE_VOLUME,
                    help="background noise volume up to (default %(default)g)")
-    p.add_argument("--seed", type=int, default=STREAM_SEED, help="stream seed (default %(default)s)")
-    p.add_argument("--keyword-share", type=float, metavar="P",
+    p.add_argument("--seed", type=seed, default=STREAM_SEED, help="stream seed (default %(default)s)")
+    p.add_argument("--keyword-share", type=share, metavar="P",
                    help="share of the clips that are keywords, the rest other words (default: the split's own share, "
                         f"at least {MIN_KEYWORD_SHARE:g}; 1 = keywords over background noise only)")
     _threshold_arg(p, "threshold to report (default: the model's)")
-    p.add_argument("--stride-ms", type=float, metavar="MS",
+    p.add_argument("--stride-ms", type=stride_ms, metavar="MS",
                    help=f"run the model every MS of audio, a multiple of the {FeatureConfig.hop_ms:g} ms hop "
                         "(default: the model's), e.g. to see what a slower board would cost")
     p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
@@ -348,38 +357,40 @@ def _add_train(sub) -> None:
     p.add_argument("--init", default=str(DEFAULT_INIT),
                    help="with --wake-word: start from this .keras model's weights (default: the shipped model; none = from scratch)")
     p.add_argument("--out", default=DEFAULT_RUN, help="run folder for checkpoints and the model (default %(default)s)")
-    p.add_argument("--epochs", type=int, help=f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)")
-    p.add_argument("--batch-size", type=int, help=f"batch size (default {c.batch_size})")
-    p.add_argument("--lr", type=float, help=f"peak learning rate (default {c.learning_rate:g})")
-    p.add_argument("--channels", type=int, help=f"DS-CNN width (default {m.channels})")
-    p.add_argument("--blocks", type=int, help=f"depthwise-separable blocks (default {m.blocks})")
-    p.add_argument("--dropout", type=float, metavar="P",
+    p.add_argument("--epochs", type=count, help=f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)")
+    p.add_argument("--batch-size", type=count, help=f"batch size (default {c.batch_size})")
+    p.add_argument("--lr", type=learning_rate, help=f"peak learning rate (default {c.learning_rate:g})")
+    p.add_argument("--channels", type=channels, help=f"DS-CNN width (default {m.channels})")
+    p.add_argument("--blocks", type=blocks, help=f"depthwise-separable blocks (default {m.blocks})")
+    p.add_argument("--dropout", type=dropout, metavar="P",
                    help=f"dropout before the dense layer (default {m.dropout:g}; {wake_m.dropout:g} with --wake-word)")
-    p.add_argument("--seed", type=int, help=f"random seed (default {c.seed})")
+    p.add_argument("--seed", type=seed, help=f"random seed (default {c.seed})")
     p.add_argument("--teacher", metavar="RUN",
                    help="distil the larger model of this training run (same data and features, e.g. trained with "
                         "--channels 96 --blocks 5): the student learns from its softened probabilities and the labels")
-    p.add_argument("--distill-weight", type=float,
+    p.add_argument("--distill-weight", type=share,
                    help=f"with --teacher: the teacher's share of the loss (default {c.distill_weight:g})")
-    p.add_argument("--hard-negatives", type=float, metavar="X",
+    p.add_argument("--hard-negatives", type=weight, metavar="X",
                    help="within _unknown_, weigh the other words the model mistakes for a keyword up to 1+X times "
                         f"more, from each epoch's predictions (default {wake.hard_negatives:g} with --wake-word, else "
                         f"{c.hard_negatives:g}: off)")
-    p.add_argument("--unknown-weight", type=float, metavar="W",
+    p.add_argument("--unknown-weight", type=weight, metavar="W",
                    help="_unknown_'s share of the loss against one keyword's: it stands for every other word "
                         f"(default {c.unknown_weight:g}; {wake.unknown_weight:g} with --wake-word)")
-    p.add_argument("--word-head", type=float, metavar="W",
+    p.add_argument("--word-head", type=weight, metavar="W",
                    help="also train a second output naming every word of the data (each other word its own class), "
                         f"with weight W in the loss; it is not exported (default {c.word_head:g}: off)")
-    p.add_argument("--word-classes", type=int, metavar="N",
+    p.add_argument("--word-classes", type=count_or_off, metavar="N",
                    help="every other word with at least N training clips gets an output of its own, which the model "
                         "sums into _unknown_: the model still has the usual outputs "
                         f"(default {c.word_class_clips}; {wake.word_class_clips} with --wake-word: off)")
     p.add_argument("--word-parts", type=on_off, metavar="on|off",
                    help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
                         f"(written to OUT/parts; default {'on' if wake.word_parts else 'off'})")
-    p.add_argument("--limit-per-class", type=int, metavar="N", help="use at most N training clips per class (quick runs)")
+    p.add_argument("--limit-per-class", type=count, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="start over in an OUT that holds a run: its checkpoints and model are replaced, other files kept")
     _tune_arg(p)
     _cache_arg(p)
     p.set_defaults(handler=_train)
@@ -392,6 +403,7 @@ def _add_quantize(sub) -> None:
                                    "the model's metadata.")
     p.add_argument("--run", default=DEFAULT_RUN, help="training run folder (default %(default)s)")
     p.add_argument("--out", help=f"output .tflite, its .keras beside it (default {run_model('RUN')})")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT (and its .keras)")
     p.add_argument("--data", action="append", metavar="DIR", help="data folder; repeat it for several (default: those the run trained on)")
     _tune_arg(p)
     _cache_arg(p)
@@ -425,7 +437,7 @@ def _add_record(sub) -> None:
                                    "saved as 16 kHz mono wav under OUT/WORD/.")
     p.add_argument("word", help="the word to record")
     p.add_argument("--out", required=True, help="data folder")
-    p.add_argument("--count", type=int, default=TAKES, help="takes to record (default %(default)s)")
+    p.add_argument("--count", type=count, default=TAKES, help="takes to record (default %(default)s)")
     p.add_argument("--device", help="input device, by number or name (see `kws listen --list-devices`)")
     p.add_argument("--speaker", help="speaker id in the file names (default: a random id, kept per session)")
     p.set_defaults(handler=_record)
@@ -456,8 +468,8 @@ def _add_synth(sub) -> None:
                                    "and noise, saved as 16 kHz mono wav under OUT/WORD/.")
     p.add_argument("word", help="the word to synthesize")
     p.add_argument("--out", required=True, help="data folder")
-    p.add_argument("--count", type=int, default=CLIPS, help="clips to make (default %(default)s)")
-    p.add_argument("--seed", type=int, default=SEED, help="random seed (default %(default)s)")
+    p.add_argument("--count", type=count, default=CLIPS, help="clips to make (default %(default)s)")
+    p.add_argument("--seed", type=seed, default=SEED, help="random seed (default %(default)s)")
     p.set_defaults(handler=_synth)
 
 
@@ -484,16 +496,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: what it still buffers is dropped at exit instead of failing again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _stdout_failed() -> bool:
+    """Whether stdout is what cannot be written (/dev/full, closed, ...): flushing it fails, or where it is unbuffered
+    (PYTHONUNBUFFERED) an empty write does. What it printed before the error is flushed."""
+    try:
+        sys.stdout.flush()
+        os.write(sys.stdout.fileno(), b"")
+    except io.UnsupportedOperation:  # no file descriptor (a test's capture)
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def _os_error(e: OSError) -> str:
+    """The line for an OSError: stdout's or the file's, and the fix."""
+    if _stdout_failed():
+        _discard_stdout()
+        return f"cannot write to stdout ({e.strerror or e}); send the output to a file on a disk with room"
+    return f"{e.filename or 'writing the output'}: {e.strerror or e}; check the path, its permissions and free space"
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (`kws ... >&-`): a file opened later would take its place
+        print("kws: error: stdout is closed; send the output to a file (> out.txt) or to /dev/null", file=sys.stderr)
+        return KwsError.exit_code
     try:
         args.handler(args)
-        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        sys.stdout.flush()  # here, so that a closed pipe or a full disk is caught below
     except BrokenPipeError:  # the reader went away (`kws ... | head -1`): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return 0
     except KwsError as e:
         print(f"kws: error: {e}", file=sys.stderr)
+        return KwsError.exit_code
+    except OSError as e:  # a full disk, a read-only folder, stdout on /dev/full, ...
+        print(f"kws: error: {_os_error(e)}", file=sys.stderr)
         return KwsError.exit_code
     except KeyboardInterrupt:
         print("kws: interrupted", file=sys.stderr)

@@ -6,16 +6,52 @@ a microphone give the same detections. Its defaults come from the model's metada
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .errors import KwsError
 from .features import StreamingMfcc
 from .labels import is_keyword
 from .metadata import DetectorSettings
 
 if TYPE_CHECKING:
     from .runtime import Model
+
+
+PCM_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}  # integer PCM to [-1, 1)
+MAX_PEAK = 16.0  # float samples beyond it (24 dB over full scale) are integer PCM values, not float audio
+
+
+def _as_samples(audio, what: str) -> np.ndarray:
+    """`audio` as float32 mono samples: float arrays as they are, int16 and int32 PCM scaled to [-1, 1), a
+    (samples, channels) array mixed down to mono as `read_audio` does; a one-line KwsError naming `what` for
+    anything else, non-finite samples, or floats beyond +-MAX_PEAK."""
+    x = audio
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 1):  # the live path: no copy
+        try:
+            x = np.asarray(audio)
+        except (TypeError, ValueError):  # a ragged list
+            x = None
+        if x is None or (x.dtype.kind != "f" and x.dtype not in PCM_SCALE):
+            kind = type(audio).__name__ if x is None or x.ndim == 0 else x.dtype
+            raise KwsError(f"{what} is {kind}, not audio samples; pass a float32 array in [-1, 1], or int16 or "
+                           "int32 PCM")
+        if x.ndim not in (1, 2):
+            raise KwsError(f"{what} has shape {x.shape}; pass samples (n,), or (samples, channels)")
+        if x.ndim == 2 and not 1 <= x.shape[1] <= max(x.shape[0], 1):  # no channels, or more than samples
+            raise KwsError(f"{what} has shape {x.shape}, not (samples, channels) as soundfile and sounddevice give "
+                           "them; pass audio.T for channels first")
+    if x.dtype in PCM_SCALE:
+        x = x / PCM_SCALE[x.dtype]
+    elif x.size and not (x.max() <= MAX_PEAK and x.min() >= -MAX_PEAK):
+        raise KwsError(f"{what} holds NaN or infinite samples; replace them (e.g. numpy.nan_to_num)"
+                       if not np.isfinite(x).all() else
+                       f"{what} holds float samples up to {np.abs(x).max():.3g}; float audio is in [-1, 1] (int16 "
+                       "values? pass the int16 array, or divide by 32768)")
+    x = x.astype(np.float32, copy=False)
+    return x.mean(axis=1, dtype=np.float32) if x.ndim == 2 else x
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +115,7 @@ class Detector:
     model : Model
         The model to run.
     settings : DetectorSettings, optional
-        Threshold, smoothing, suppression and stride (default: the model's metadata).
+        Threshold, smoothing, suppression and stride (default: the model's metadata); anything else raises KwsError.
     on_posteriors : callable, optional
         Called with (time_s, smoothed posteriors) after every inference.
 
@@ -94,6 +130,9 @@ class Detector:
     def __init__(self, model: Model, settings: DetectorSettings | None = None, on_posteriors=None):
         self.model = model
         self.on_posteriors = on_posteriors  # called with (time_s, smoothed posteriors) after every inference
+        if settings is not None and not isinstance(settings, DetectorSettings):
+            raise KwsError(f"Detector settings is {type(settings).__name__}, not a DetectorSettings; use e.g. "
+                           "kws.DetectorSettings.from_metadata(model.metadata, threshold=0.7)")
         self.settings = settings or DetectorSettings.from_metadata(model.metadata)
         self.frontend = StreamingMfcc(model.config)
         self._stride = self.settings.stride_frames(model.config.hop_ms)
@@ -116,8 +155,12 @@ class Detector:
         return (c.window_length + (self._frames - 1) * c.hop_length) / c.sample_rate if self._frames else 0.0
 
     def push(self, chunk: np.ndarray) -> list[Detection]:
-        """The detections `chunk` (float32 samples at the model's rate, any length) completed, in order."""
-        chunk = np.asarray(chunk, np.float32).reshape(-1)
+        """The detections `chunk` (samples at the model's rate, any length) completed, in order.
+
+        float32 (or float64) samples in [-1, 1]; int16 and int32 PCM (e.g. sounddevice's dtype="int16" blocks) are
+        scaled to that (/ 32768, / 2147483648), and (samples, channels) arrays mixed down to mono. Anything else,
+        NaN or infinite samples, and floats beyond +-16 (int16 values as floats) raise `KwsError`."""
+        chunk = _as_samples(chunk, "Detector.push: chunk")
         self._samples += len(chunk)
         found = []
         for frame in self.frontend.push(chunk):
@@ -160,16 +203,26 @@ def detect_audio(model: Model, audio: np.ndarray, settings: DetectorSettings | N
     model : Model
         The model to run.
     audio : numpy.ndarray
-        float32 mono samples at the model's rate (`read_audio(path, model.config.sample_rate)[0]`).
+        Samples at the model's rate (`read_audio(path, model.config.sample_rate)[0]`), as `Detector.push` takes
+        them: float in [-1, 1], or int16 or int32 PCM; (samples, channels) is mixed down to mono.
     settings : DetectorSettings, optional
         Default: the model's metadata.
     chunk : int
-        Samples fed at a time; the result does not depend on it.
+        Samples fed at a time, at least 1; the result does not depend on it.
 
     Returns
     -------
     list of Detection
         In time order; the end is padded to complete the last window (a 1 s clip is scored as a whole).
+
+    Raises
+    ------
+    KwsError
+        Audio that is not samples (or NaN, infinite, beyond +-16), settings that are not DetectorSettings, a chunk
+        that is not a positive whole number.
     """
+    if not isinstance(chunk, numbers.Integral) or isinstance(chunk, bool) or chunk < 1:
+        raise KwsError(f"detect_audio: chunk is {chunk!r}, not a positive whole number of samples")
+    audio = _as_samples(audio, "detect_audio: audio")
     detector = Detector(model, settings)
     return [d for i in range(0, len(audio), chunk) for d in detector.push(audio[i : i + chunk])] + detector.flush()

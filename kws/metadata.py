@@ -6,6 +6,7 @@ validated on load."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -18,6 +19,10 @@ from .features import FeatureConfig
 
 KEY = b"kws"
 FORMAT = 1  # the metadata layout this kws writes and reads
+# The file's sha256, taken with the digest itself written as zeros: any damaged byte (a weight, a scale) is caught
+# on load. Models written before it existed load unchecked.
+CHECKSUM = "sha256"
+_UNSET = "0" * 64
 MAX_WINDOW_MS = 10_000.0  # no detection window (smoothing, suppression, stride) is longer than this
 
 
@@ -170,9 +175,21 @@ def read_metadata_json(model_bytes: bytes, path="model") -> dict:
         raise KwsError(f"{path}: its kws metadata is not JSON; export the model again with `kws quantize`") from None
 
 
+def _checksum_field(digest: str) -> bytes:
+    return f'"{CHECKSUM}":"{digest}"'.encode()
+
+
 def read_metadata(model_bytes: bytes, path="model") -> ModelMetadata:
-    """The validated metadata of a .tflite model."""
-    return ModelMetadata.from_dict(read_metadata_json(model_bytes, path), path)
+    """The validated metadata of a .tflite model, whose checksum (where it has one) must match its bytes."""
+    raw = read_metadata_json(model_bytes, path)
+    digest = raw.get(CHECKSUM) if isinstance(raw, dict) else None
+    if digest is not None:
+        field = _checksum_field(str(digest))
+        if model_bytes.count(field) != 1 or hashlib.sha256(
+                model_bytes.replace(field, _checksum_field(_UNSET))).hexdigest() != digest:
+            raise KwsError(f"{path}: corrupt model file (its bytes do not match its sha256 checksum); copy it "
+                           "again, or export it again with `kws quantize`")
+    return ModelMetadata.from_dict(raw, path)
 
 
 def write_metadata_json(model_bytes: bytes, entry: dict) -> bytes:
@@ -185,21 +202,23 @@ def write_metadata_json(model_bytes: bytes, entry: dict) -> bytes:
             if i not in io:
                 tensor.name = f"t{i}".encode()
     model.signatureDefs = None
+    ours = next((m for m in model.metadata or [] if m.name == KEY), None)
     model.metadata = [m for m in (model.metadata or []) if m.name == b"min_runtime_version"]
-    buffer = schema.BufferT()
-    buffer.data = list(json.dumps(entry, separators=(",", ":"), sort_keys=True).encode())
-    model.buffers.append(buffer)
-    meta = schema.MetadataT()
-    meta.name, meta.buffer = KEY, len(model.buffers) - 1
-    model.metadata.append(meta)
+    if ours is None:  # a converter's output: a new buffer; a kws model's own is reused, not left behind
+        ours = schema.MetadataT()
+        ours.name, ours.buffer = KEY, len(model.buffers)
+        model.buffers.append(schema.BufferT())
+    model.buffers[ours.buffer].data = list(json.dumps(entry, separators=(",", ":"), sort_keys=True).encode())
+    model.metadata.append(ours)
     builder = flatbuffers.Builder(16384)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
 
 def write_metadata(model_bytes: bytes, metadata: ModelMetadata) -> bytes:
-    """The model carrying `metadata`."""
-    return write_metadata_json(model_bytes, metadata.to_dict())
+    """The model carrying `metadata` and its checksum."""
+    model = write_metadata_json(model_bytes, metadata.to_dict() | {CHECKSUM: _UNSET})
+    return model.replace(_checksum_field(_UNSET), _checksum_field(hashlib.sha256(model).hexdigest()))
 
 
 def load_model_file(path) -> tuple[bytes, ModelMetadata]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -52,15 +53,24 @@ def output_folder(path, option: str) -> Path:
     return path
 
 
+def replace_with(path, write) -> Path:
+    """Make `path` in one step: `write(tmp)` writes a temporary name beside it (ending in `path`'s name, as Keras
+    wants), which is then renamed into place. A reader never sees half a file; a failed write keeps the old one."""
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{secrets.token_hex(4)}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def replace_file(path, data: bytes) -> Path:
-    """Write `data` to `path` in one step (a temporary file beside it, renamed into place): a reader never sees
-    half a file, and an interrupted write leaves the old one. Parent folders are created."""
+    """Write `data` to `path` in one step (replace_with); parent folders are created."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, path)
+        return replace_with(path, lambda tmp: tmp.write_bytes(data))
     except OSError as e:
         raise KwsError(f"{path}: cannot write it ({e.strerror}); pick a writable folder with free space") from None
-    return path

@@ -38,7 +38,7 @@ class Model:
     Raises
     ------
     KwsError
-        A missing or unreadable file, invalid metadata, or tensors that do not fit it.
+        A missing, unreadable or corrupt (truncated, garbled) file, invalid metadata, or tensors that do not fit it.
     """
 
     def __init__(self, path=DEFAULT_MODEL, runtime: str = "litert", config: FeatureConfig | None = None):
@@ -48,36 +48,41 @@ class Model:
         self.metadata.require_features(self.config, self.path)
         self.labels = self.metadata.labels
         self.runtime = runtime
-        if runtime == "litert":
-            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        if runtime not in ("litert", "tflm"):
+            raise KwsError(f"unknown runtime {runtime!r}; use litert or tflm")
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-            # The builtin int8 kernels, not the XNNPACK delegate: they agree with TFLite Micro to one output step
-            # (XNNPACK differs by up to 20 steps), so host and board make the same decisions.
-            self._interp = Interpreter(model_content=self.bytes, num_threads=1,
-                                       experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-            inp, out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
-            self._check_tensors(inp, out)
-            try:
-                self._interp.allocate_tensors()
-            except (RuntimeError, ValueError) as e:
-                raise KwsError(f"{self.path}: LiteRT cannot run the model ({' '.join(str(e).split())}); "
-                               "export it again with `kws quantize`") from None
+        # LiteRT verifies the flatbuffer (TFLite Micro does not), so a truncated or garbled file is refused here
+        # for both runtimes. The builtin int8 kernels, not the XNNPACK delegate: they agree with TFLite Micro to one
+        # output step (XNNPACK differs by up to 20 steps), so host and board make the same decisions.
+        try:
+            interp = Interpreter(model_content=self.bytes, num_threads=1,
+                                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        except (RuntimeError, ValueError, IndexError) as e:
+            raise KwsError(f"{self.path}: corrupt model file ({e}); copy it again, or export it again with "
+                           "`kws quantize`") from None
+        self._check_tensors(inp, out)
+        try:
+            interp.allocate_tensors()
+        except (RuntimeError, ValueError) as e:
+            raise KwsError(f"{self.path}: LiteRT cannot run the model ({e}); export it again with "
+                           "`kws quantize`") from None
+        self.input_shape = tuple(inp["shape"])
+        self.input_quant, self.output_quant = inp["quantization"], out["quantization"]
+        if runtime == "litert":
+            self._interp = interp
             self._in_index, self._out_index = inp["index"], out["index"]
-            self.input_quant, self.output_quant = inp["quantization"], out["quantization"]
-            self.input_shape = tuple(inp["shape"])
-        elif runtime == "tflm":
+        else:
             try:
                 from tflite_micro.python.tflite_micro import runtime as tflm
             except ImportError:
                 raise KwsError("the tflm runtime needs the tflite-micro package; `pip install tflite-micro`") from None
-            self._interp = tflm.Interpreter.from_bytes(self.bytes)
-            inp, out = self._interp.get_input_details(0), self._interp.get_output_details(0)
-            self._check_tensors(inp, out)
-            self.input_quant = tuple(inp["quantization_parameters"]["scales"][:1]) + tuple(inp["quantization_parameters"]["zero_points"][:1])
-            self.output_quant = tuple(out["quantization_parameters"]["scales"][:1]) + tuple(out["quantization_parameters"]["zero_points"][:1])
-            self.input_shape = tuple(inp["shape"])
-        else:
-            raise KwsError(f"unknown runtime {runtime!r}; use litert or tflm")
+            try:
+                self._interp = tflm.Interpreter.from_bytes(self.bytes)
+            except (RuntimeError, ValueError) as e:
+                raise KwsError(f"{self.path}: TFLite Micro cannot run the model ({e}); export it again with "
+                               "`kws quantize`") from None
 
     def _check_tensors(self, inp: dict, out: dict) -> None:
         """The model's input and output fit its metadata: int8, n_frames x n_mfcc in, one score per label out."""
@@ -93,12 +98,25 @@ class Model:
                            f"{len(self.labels)} labels; export the model with `kws quantize`")
 
     def quantize_input(self, features: np.ndarray) -> np.ndarray:
+        """The int8 model input for one window of features (n_frames, n_mfcc); KwsError for another shape or
+        non-finite values."""
+        c = self.config
+        try:
+            x = np.asarray(features, np.float32)
+        except (TypeError, ValueError):
+            x = None
+        if x is None or x.shape != (c.n_frames, c.n_mfcc):
+            got = f"are {type(features).__name__}" if x is None or x.ndim == 0 else f"have shape {x.shape}"
+            raise KwsError(f"Model.predict: features {got}; pass one window of MFCCs, shape "
+                           f"({c.n_frames}, {c.n_mfcc}) (kws.features.mfcc of {c.clip_samples} samples)")
+        if not np.isfinite(x).all():
+            raise KwsError("Model.predict: features hold NaN or infinite values; compute them from finite audio")
         scale, zero = self.input_quant[:2]
-        q = np.round(np.asarray(features, np.float32) / scale) + zero
-        return np.clip(q, -128, 127).astype(np.int8).reshape(self.input_shape)
+        return np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8).reshape(self.input_shape)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Probabilities for one window of features (n_frames, n_mfcc)."""
+        """Probabilities for one window of features (n_frames, n_mfcc); KwsError for another shape or non-finite
+        values."""
         scale, zero = self.output_quant[:2]
         return (self.predict_int8(self.quantize_input(features)).astype(np.float32) - zero) * scale
 

@@ -126,7 +126,7 @@ def score(detections, events, hours: float) -> dict:
             false_accepts += 1
     return {"keywords": len(targets), "hits": len(used), "hit_rate": len(used) / max(1, len(targets)),
             "substitutions": substitutions, "false_accepts": false_accepts,
-            "false_accepts_per_hour": false_accepts / hours,
+            "false_accepts_per_hour": false_accepts / hours if hours else 0.0,  # a stream too short for a sample
             "latency_median_s": float(np.median(latencies)) if latencies else None,
             "latency_p90_s": float(np.percentile(latencies, 90)) if latencies else None}
 

@@ -63,16 +63,20 @@ def test_import_cuts_centres_and_reports(recordings, tmp_path):
         "left out 2 of 2 stretches of sound (0.05 s at 0.50 s, too short; 1.50 s at 1.50 s, too long)")
 
 
-def test_single_file_continues_numbering(recordings, tmp_path):
+def test_a_file_is_imported_once_and_numbering_continues(recordings, tmp_path):
+    bob = hashlib.sha1(b"bob").hexdigest()[:8]
     for n in range(2):
         report = import_recordings(recordings / "bob.wav", "marvin", tmp_path / "data")
-        assert [p.name for p in report.written] == [f"{hashlib.sha1(b'bob').hexdigest()[:8]}_nohash_{n}.wav"]
+        assert [p.name for p in report.written] == [f"{bob}_nohash_0.wav"][n:] and report.duplicates == n
+    write_wav(tmp_path / "more" / "bob.wav", recording(1.0, RATE, [(0.4, 0.3)], seed=3))  # bob's next take
+    report = import_recordings(tmp_path / "more" / "bob.wav", "marvin", tmp_path / "data")
+    assert [p.name for p in report.written] == [f"{bob}_nohash_1.wav"] and report.duplicates == 0
 
 
 def test_cli_reports_skipped_files_and_missing_source(recordings, tmp_path, capsys):
     assert main(["data", "import", str(recordings), "--word", "marvin", "--out", str(tmp_path / "data")]) == 0
     out, err = capsys.readouterr()
-    assert "wrote 4 clip(s) of 'marvin'" in out and "skipped 4 file(s)" in out
+    assert "wrote 4 new clip(s) of 'marvin'" in out and "skipped 4 file(s)" in out
     assert err.count("skipped ") == 4 and f"skipped {recordings / 'cut.wav'}: truncated WAV" in err
     assert main(["data", "import", str(tmp_path / "nowhere"), "--word", "marvin", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -11,7 +11,7 @@ from conftest import tone, tone_words, write_wav
 from kws.cli import main
 from kws.errors import KwsError
 from kws.features import FeatureConfig
-from kws.metadata import load_model_file, read_metadata, read_metadata_json, write_metadata, write_metadata_json
+from kws.metadata import CHECKSUM, load_model_file, read_metadata, read_metadata_json, write_metadata, write_metadata_json
 from kws.runtime import Model
 
 TFLM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}
@@ -190,12 +190,25 @@ def test_bad_metadata_is_refused_on_load_with_one_line(tiny_run, tmp_path, edit,
     _, _, model_path = tiny_run
     data = model_path.read_bytes()
     raw = read_metadata_json(data)
+    del raw[CHECKSUM]  # as a hand edit would leave it: the file then no longer matches a checksum
     edit(raw)
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(write_metadata_json(data, raw))
     with pytest.raises(KwsError, match=re.escape(message)) as e:
         Model(bad)
     assert str(bad) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_damaged_bytes_fail_the_checksum(tiny_run, tmp_path):
+    _, _, model_path = tiny_run
+    data = bytearray(model_path.read_bytes())
+    raw = read_metadata_json(bytes(data))
+    assert len(raw[CHECKSUM]) == 64
+    data[len(data) // 3] ^= 0x01  # one bit among the weights: the model still parses, and would answer wrongly
+    damaged = tmp_path / "damaged.tflite"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(KwsError, match="corrupt model file .*checksum"):
+        Model(damaged)
 
 
 def test_metadata_that_is_not_json_is_named_so(tiny_run, tmp_path):

@@ -94,3 +94,12 @@ def test_a_48k_take_is_resampled_before_the_check():
     audio, span, problem = check_take(raw, 48000)
     assert problem is None and len(audio) == TAKE_S * RATE
     assert abs(span[0] - 1.2 * RATE) < 0.02 * RATE and abs(span[1] - 1.6 * RATE) < 0.02 * RATE
+
+
+def test_the_same_takes_again_are_not_saved_twice(fake_mic, tmp_path):
+    said = []
+    kwargs = dict(device="kwsfake", speaker="0123abcd", ask=lambda p: "", say=said.append, countdown_step=0)
+    assert len(record_session("marvin", tmp_path / "data", 4, **kwargs)) == 3
+    assert record_session("marvin", tmp_path / "data", 4, **kwargs) == []  # the fake microphone plays them again
+    assert said.count("  the same as a clip already there: not saved again") == 3
+    assert len(list((tmp_path / "data" / "marvin").iterdir())) == 3

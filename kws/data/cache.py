@@ -14,11 +14,20 @@ from tqdm import tqdm
 
 from ..audio import fit_clip, read_audio
 from ..features import FeatureConfig, mfcc, num_frames
+from ..outputs import output_folder
 from .speech_commands import Clip, SpeechCommands
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("KWS_CACHE", Path.home() / ".cache" / "kws"))
+    return Path(os.environ.get("KWS_CACHE") or Path.home() / ".cache" / "kws")
+
+
+def cache_folder(cache_dir=None) -> Path:
+    """The cache folder (`cache_dir`, else default_cache_dir()), created; a one-line KwsError naming --cache-dir or
+    KWS_CACHE if it is a file or cannot be written."""
+    source = ("--cache-dir" if cache_dir else "KWS_CACHE" if os.environ.get("KWS_CACHE")
+              else "the feature cache (set --cache-dir or KWS_CACHE)")
+    return output_folder(cache_dir or default_cache_dir(), source)
 
 
 def _audio_settings(config: FeatureConfig) -> dict:

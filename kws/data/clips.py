@@ -1,9 +1,13 @@
 """1 s word clips for your own wake word: find the sound in a recording, centre it in 1 s, save it in Speech
-Commands naming (`WORD/<speaker>_nohash_<n>.wav`, 16 kHz mono 16-bit). Shared by record, import and synth."""
+Commands naming (`WORD/<speaker>_nohash_<n>.wav`, 16 kHz mono 16-bit), once: a clip the folder already holds is
+not written again. Shared by record, import and synth."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
 import re
 import secrets
 from pathlib import Path
@@ -41,15 +45,70 @@ def speaker_id(name: str | None = None) -> str:
     return hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
-def save_clip(clip: np.ndarray, folder: Path, speaker: str) -> Path:
-    """Write `clip` as `folder/<speaker>_nohash_<n>.wav`, n one past the speaker's highest existing number."""
-    taken = [int(m.group(1)) for p in folder.glob(f"{speaker}_nohash_*")
-             if (m := re.fullmatch(rf"{speaker}_nohash_(\d+)\.\w+", p.name))]
-    n = max(taken, default=-1) + 1
-    while (path := folder / f"{speaker}_nohash_{n}.wav").exists():
-        n += 1
-    sf.write(path, np.clip(clip, -1.0, 32767 / 32768), SAMPLE_RATE, subtype="PCM_16")
-    return path
+_HASHES: dict[Path, dict[str, tuple[int, int, str | None]]] = {}  # folder -> name -> (size, mtime, sha1 of samples)
+
+
+def _sha1(samples: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(samples).tobytes()).hexdigest()
+
+
+def _folder_hashes(folder: Path) -> set[str]:
+    """The sha1 of each audio file's 16-bit samples in `folder`: each file is read once per process (again if it
+    changes); files that are not audio are left out."""
+    key = folder.resolve()
+    known, seen = _HASHES.get(key, {}), {}
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        stat = entry.stat()
+        old = known.get(entry.name)
+        if old and old[:2] == (stat.st_size, stat.st_mtime_ns):
+            seen[entry.name] = old
+            continue
+        try:
+            digest = _sha1(sf.read(entry.path, dtype="int16")[0])
+        except (sf.SoundFileError, RuntimeError, OSError):
+            digest = None
+        seen[entry.name] = (stat.st_size, stat.st_mtime_ns, digest)
+    _HASHES[key] = seen
+    return {digest for _, _, digest in seen.values()}
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold `folder`'s lock (flock on the folder itself): one writer at a time, across threads and processes."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def save_clip(clip: np.ndarray, folder: Path, speaker: str) -> Path | None:
+    """Write `clip` as `folder/<speaker>_nohash_<n>.wav`, n one past the speaker's highest existing number; None,
+    and nothing written, if a file in `folder` has the same 16-bit samples. Safe beside other writers: the folder
+    is locked while it is checked, the name is claimed with a hard link (never over a file), and the file appears
+    whole."""
+    pcm = np.round(np.clip(clip, -1.0, 32767 / 32768) * 32768).astype(np.int16)
+    with _locked(folder):
+        if _sha1(pcm) in _folder_hashes(folder):
+            return None
+        taken = [int(m.group(1)) for p in folder.glob(f"{speaker}_nohash_*")
+                 if (m := re.fullmatch(rf"{speaker}_nohash_(\d+)\.\w+", p.name))]
+        n = max(taken, default=-1) + 1
+        tmp = folder / f".tmp-{secrets.token_hex(4)}-{speaker}"  # no audio suffix: data loaders skip it
+        sf.write(tmp, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        try:
+            while True:
+                path = folder / f"{speaker}_nohash_{n}.wav"
+                try:
+                    os.link(tmp, path)
+                    return path
+                except FileExistsError:
+                    n += 1
+        finally:
+            tmp.unlink()
 
 
 def envelope_db(audio: np.ndarray) -> np.ndarray:

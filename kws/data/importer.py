@@ -17,10 +17,19 @@ MAX_WORD_S = 1.0
 
 @dataclasses.dataclass
 class ImportReport:
-    """The clips written, and each file left out (wholly or in part) with the reason."""
+    """The clips written, how many the folder already held (not written again), and each file left out (wholly or
+    in part) with the reason."""
 
     written: list[Path] = dataclasses.field(default_factory=list)
+    duplicates: int = 0
     skipped: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+
+    def add(self, path: Path | None) -> None:
+        """Count what save_clip did: wrote `path`, or (None) found the clip already there."""
+        if path is None:
+            self.duplicates += 1
+        else:
+            self.written.append(path)
 
 
 def _speaker(path: Path, src: Path) -> str:
@@ -32,7 +41,8 @@ def import_recordings(src, word, out_dir) -> ImportReport:
     """Cut the recordings in `src` (a folder, searched recursively, or one file; any format, rate and channel count
     libsndfile reads) into 1 s clips under OUT/WORD/. A recording up to 1.2 s is one clip, centred on its sound;
     a longer one is cut on pauses (>= 0.25 s) into utterances, each centred in its own clip; utterances shorter than
-    0.15 s or longer than 1 s, and unreadable or silent files, are reported in `skipped`.
+    0.15 s or longer than 1 s, and unreadable or silent files, are reported in `skipped`; a clip the folder
+    already holds (the same recordings imported again) is counted in `duplicates`, not written twice.
 
     Speaker ids (the part of the name the split rule hashes) come from the path below `src`: one folder per
     speaker is recommended, and every file under `src/NAME/` gets the id sha1(NAME)[:8]; a file directly in `src`
@@ -61,14 +71,14 @@ def import_recordings(src, word, out_dir) -> ImportReport:
         quiet = quiet_part(audio)
         if len(audio) <= SHORT_S * SAMPLE_RATE:
             span = loudest(audio, spans)
-            report.written.append(save_clip(clip_around(audio, *span, quiet), folder, speaker))
+            report.add(save_clip(clip_around(audio, *span, quiet), folder, speaker))
             continue
         rejected = []
         for start, end in spans:
             seconds = (end - start) / SAMPLE_RATE
             if MIN_WORD_S <= seconds <= MAX_WORD_S:
                 others = [s for s in spans if s != (start, end)]
-                report.written.append(save_clip(clip_around(audio, start, end, quiet, others), folder, speaker))
+                report.add(save_clip(clip_around(audio, start, end, quiet, others), folder, speaker))
             else:
                 rejected.append(f"{seconds:.2f} s at {start / SAMPLE_RATE:.2f} s, "
                                 f"{'too short' if seconds < MIN_WORD_S else 'too long'}")

@@ -47,7 +47,8 @@ def record_session(word, out_dir, count=TAKES, device=None, speaker=None, second
     seconds a step, `seconds_per_take` of audio, a level check (too quiet, clipped or no clear word: say why and
     try again, at most `max_tries` times, then skip the take), then 1 s centred on the word saved under
     OUT/WORD/ as `<speaker>_nohash_<n>.wav`, numbered on from the speaker's existing clips. `speaker` is an 8-hex
-    id or a name (hashed to one, the same each time); by default a random id for the session. Returns the paths."""
+    id or a name (hashed to one, the same each time); by default a random id for the session. Returns the paths
+    (a take identical to a clip already there is not saved again)."""
     folder = word_folder(out_dir, word)
     speaker = speaker_id(speaker)
     sd = load_sounddevice()
@@ -94,8 +95,11 @@ def record_session(word, out_dir, count=TAKES, device=None, speaker=None, second
                 audio, span, problem = check_take(capture(), rate)
                 if problem is None:
                     path = save_clip(clip_around(audio, *span, quiet_part(audio)), folder, speaker)
-                    written.append(path)
-                    say(f"  saved {path.name}")
+                    if path is None:
+                        say("  the same as a clip already there: not saved again")
+                    else:
+                        written.append(path)
+                        say(f"  saved {path.name}")
                     break
                 say(f"  {problem}" + (" - once more" if attempt < max_tries else ""))
             else:

@@ -60,7 +60,8 @@ def is_synthetic(path: Path) -> bool:
 def synthesize(word, out_dir, count=CLIPS, seed=SEED) -> list[Path]:
     """Make `count` 1 s clips of `word` (underscores are read as spaces) under OUT/WORD/, cycling through
     VOICES x VARIANTS in a seeded order with a random speed, pitch, level and a little white noise each.
-    The same seed gives the same files."""
+    The same seed gives the same clips, so run again it adds none: returns the new clips' paths (a clip the folder
+    already holds is not written twice)."""
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise KwsError("espeak-ng is not installed, so no speech can be synthesized; install it "
@@ -90,5 +91,6 @@ def synthesize(word, out_dir, count=CLIPS, seed=SEED) -> list[Path]:
             clip = clip_around(audio, start, end, np.zeros(1, np.float32))
             clip *= 10 ** (peak_db / 20) / np.max(np.abs(clip))
             clip += 10 ** (noise_db / 20) * rng.standard_normal(CLIP_SAMPLES).astype(np.float32)
-            written.append(save_clip(clip, folder, speaker_for(voice)))
+            if path := save_clip(clip, folder, speaker_for(voice)):
+                written.append(path)
     return written

@@ -7,15 +7,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..data.prepare import epoch_features, prepare
 from ..data.speech_commands import as_roots
+from ..errors import KwsError
 from ..labels import LABELS, keywords
 from ..metadata import ModelMetadata, write_metadata
+from ..outputs import output_file, replace_file, replace_with
 from ..stream_eval import TUNE_MINUTES
+from . import native_stderr_muted
 from .dscnn import ModelConfig, build_dscnn
 from .evaluate import scores
 from .run import load_run
@@ -48,19 +52,31 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     converter._experimental_disable_per_channel = not per_channel
-    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints the SavedModel's signatures
+    # the converter prints the SavedModel's signatures, and its C++ side its settings ("fully_quantize: 0, ...")
+    with contextlib.redirect_stdout(io.StringIO()), native_stderr_muted():
         return converter.convert()
 
 
+def _check_out(out_path, force: bool) -> Path:
+    """A .tflite to write in an existing, writable folder; an existing one, or its .keras, is kept unless `force`."""
+    out = output_file(out_path, "--out", (".tflite",))
+    for path in (out, out.with_suffix(".keras")):
+        if path.exists() and not force:
+            raise KwsError(f"--out {out}: {path} exists; pass --force to replace it, or pick another --out")
+    return out
+
+
 def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes: float = TUNE_MINUTES,
-                 prep=None) -> ModelMetadata:
+                 force: bool = False, prep=None) -> ModelMetadata:
     """Quantize the run's best model to int8, measure validation accuracy float vs int8, choose the detection
     defaults on a `tune_minutes` stream (0: keep the built-in defaults), and write OUT.tflite (with metadata)
-    and OUT.keras. The data is the run's (its folders and negatives; `prep`: as training prepared it) unless
-    `data_dir` names others. Returns the metadata."""
+    and OUT.keras, each in one step. An existing OUT is refused (before the work) unless `force`. The data is the
+    run's (its folders and negatives; `prep`: as training prepared it) unless `data_dir` names others. Returns the
+    metadata."""
     from ..runtime import Model
     from ..stream_eval import tune_detection
 
+    out = _check_out(out_path, force)
     run, model = load_run(run_dir)
     data_dirs, negatives = (as_roots(data_dir), []) if data_dir else (run.data, run.negatives)
     feature_config, config = run.features, run.train
@@ -81,10 +97,10 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         training={"data": [Path(d).name for d in data_dirs + negatives], "clips": len(prep.train_clips),
                   "epochs": config["epochs"], "seed": config["seed"], "teacher": run.teacher},
     )
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(write_metadata(tflite, metadata))
-    int8 = Model(out)
+    with tempfile.TemporaryDirectory() as tmp:  # the int8 model without its accuracy, to measure it
+        draft = Path(tmp) / out.name
+        draft.write_bytes(write_metadata(tflite, metadata))
+        int8 = Model(draft)
     int8_pred = np.array([int8.predict(f).argmax() for f in prep.x_val])
     int8_scores = scores(prep.labels, prep.y_val, int8_pred)
     metadata = dataclasses.replace(metadata, accuracy={
@@ -95,6 +111,6 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         slack = 0.0 if tuple(run.labels) == LABELS else WAKE_WORD_SLACK
         settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives, slack=slack)
         metadata = dataclasses.replace(metadata, detection=settings, tuned_on=measured)
-    out.write_bytes(write_metadata(tflite, metadata))
-    model.save(out.with_suffix(".keras"))
+    replace_with(out.with_suffix(".keras"), model.save)
+    replace_file(out, write_metadata(tflite, metadata))
     return metadata

@@ -11,6 +11,7 @@ from ..paths import DEFAULT_INIT, TRAINING_DATA
 from ..stream_eval import TUNE_MINUTES
 from .dscnn import ModelConfig
 from .quantize import quantize_run
+from .run import MODEL
 from .train import TrainConfig, train
 
 DEFAULT_RUN = "runs/kws12"  # `kws train`'s run folder, under the current folder
@@ -42,16 +43,17 @@ def train_config(wake_words: bool = False, **options) -> TrainConfig:
 
 def run_model(run) -> Path:
     """The int8 model of the training run folder `run`."""
-    return Path(run) / "model.tflite"
+    return Path(run) / MODEL
 
 
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
-                       model_config=None, resume=False, cache_dir=None, teacher=None,
+                       model_config=None, resume=False, force=False, cache_dir=None, teacher=None,
                        tune_minutes: float = TUNE_MINUTES) -> ModelMetadata:
     """Train a run in `out` and quantize it to `run_model(out)`; returns the model's metadata. The 12 classes train
     on `data` (default TRAINING_DATA); `wake_words` on their clips in `data` (whose other words are negatives too)
     with the other words and noise of `negatives` (default TRAINING_DATA; their clips of the wake words left out),
-    starting from `init`'s weights (None: from scratch)."""
+    starting from `init`'s weights (None: from scratch). An `out` that holds a run is refused unless `resume`
+    continues it or `force` starts over; either way the run's model is its own to replace."""
     if wake_words:
         if not data:
             raise KwsError("--wake-word needs --data DIR, the folder holding DIR/WORD/ clips (made by `kws record`, "
@@ -60,6 +62,6 @@ def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT
     else:
         data, words, init, negatives = data or TRAINING_DATA, None, None, []
     prep = train(data, out, model_config=model_config or network_config(bool(wake_words)),
-                 config=config or train_config(bool(wake_words)), words=words, resume=resume, cache_dir=cache_dir,
-                 init=init, teacher=teacher, negatives=negatives)[1]
-    return quantize_run(out, run_model(out), None, cache_dir, tune_minutes, prep)
+                 config=config or train_config(bool(wake_words)), words=words, resume=resume, force=force,
+                 cache_dir=cache_dir, init=init, teacher=teacher, negatives=negatives)[1]
+    return quantize_run(out, run_model(out), cache_dir=cache_dir, tune_minutes=tune_minutes, force=True, prep=prep)

@@ -1,20 +1,25 @@
 """A training run folder, read and written here only: state.json (the run's settings, labels, data and history,
 replaced atomically after each epoch), the best epoch's weights and the last epoch's (with the training-only word
-head, if the run has one, to resume from)."""
+head, if the run has one, to resume from), and the model made from it."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import shutil
 from pathlib import Path
 
 from ..data.augment import AugmentConfig
 from ..errors import KwsError
 from ..features import FeatureConfig
+from ..outputs import replace_file, replace_with
 from .dscnn import ModelConfig, build_dscnn
 
 STATE, BEST, LAST = "state.json", "best.weights.h5", "last.weights.h5"
+MODEL = "model.tflite"  # the int8 model, its float .keras beside it
+PARTS = "parts"  # with --word-parts: the negatives cut from the takes
+MODEL_FILES = (MODEL, "model.keras")
+RUN_FILES = (STATE, BEST, LAST, *MODEL_FILES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +60,33 @@ def read_state(run_dir) -> dict:
 
 def write_state(run_dir, state: dict) -> None:
     """Replace the run's state in one step: an interrupted write leaves the previous one."""
-    path = Path(run_dir) / STATE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1))
-    os.replace(tmp, path)
+    replace_file(Path(run_dir) / STATE, json.dumps(state, indent=1).encode())
+
+
+def save_weights(model, path) -> None:
+    """A checkpoint, replaced in one step: an interrupted save leaves the previous one."""
+    replace_with(path, model.save_weights)
+
+
+def start_run(run_dir, force: bool) -> None:
+    """Make `run_dir` ready for a new run: one that holds a run or its model is refused unless `force`, which
+    removes the run's own files (RUN_FILES and PARTS) and keeps any others."""
+    run = Path(run_dir)
+    found = [name for name in RUN_FILES if (run / name).exists()]
+    if found and not force:
+        if all(name in MODEL_FILES for name in found):
+            raise KwsError(f"--out {run}: holds a model ({found[0]}); pass --force to replace it, or pick another --out")
+        try:
+            state = json.loads((run / STATE).read_text())
+            progress = f" (epoch {state['epoch'] + 1} of {state['train']['epochs']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            progress = ""
+        raise KwsError(f"--out {run}: holds a training run{progress}; pass --resume to continue it or --force to "
+                       "start over, or pick another --out")
+    if force:
+        for name in found:
+            (run / name).unlink()
+        shutil.rmtree(run / PARTS, ignore_errors=True)
 
 
 def load_run(run_dir) -> tuple[RunSettings, object]:

@@ -20,8 +20,9 @@ from ..data.word_parts import write_word_parts
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
+from ..outputs import output_folder
 from .dscnn import ModelConfig, build_dscnn, with_word_head, with_words_output
-from .run import BEST, LAST, RunSettings, load_run, new_state, read_state, write_state
+from .run import BEST, LAST, PARTS, RunSettings, load_run, new_state, read_state, save_weights, start_run, write_state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +151,11 @@ def _init_from(model, path) -> int:
     scratch."""
     import keras
 
-    source = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
+    try:
+        source = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
+    except ValueError:
+        raise KwsError(f"--init {path}: cannot read it as a Keras model; give a .keras file made by `kws train`, or "
+                       "--init none to start from scratch") from None
     copied, other = 0, []
     for layer in (layer for layer in model.layers if layer.weights):
         theirs = source.get(layer.name)
@@ -163,6 +168,16 @@ def _init_from(model, path) -> int:
         raise KwsError(f"{path}: its network differs from this one's at {', '.join(other[:3])}; train with its "
                        f"--channels and --blocks, or --init none to start from scratch")
     return copied
+
+
+def _check_init(path) -> None:
+    """Refuse an `init` that is no .keras file, before any work."""
+    path = Path(path)
+    problem = ("is a folder" if path.is_dir() else "no such file" if not path.exists()
+               else "not a .keras model" if path.suffix != ".keras" else None)
+    if problem:
+        raise KwsError(f"--init {path}: {problem}; give a .keras model (a run's model.keras, beside its "
+                       "model.tflite), or --init none to start from scratch")
 
 
 def own_class_words(clips, labels: np.ndarray, unknown: int, min_clips: int) -> list[str]:
@@ -187,31 +202,37 @@ def _word_parts(data_dirs, words, out: Path) -> str:
 
 
 def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
-          augment_config=AugmentConfig(), words=None, resume=False, cache_dir=None, init=None, teacher=None,
-          negatives=()):
+          augment_config=AugmentConfig(), words=None, resume=False, force=False, cache_dir=None, init=None,
+          teacher=None, negatives=()):
     """Train on one or more Speech Commands folders, with `negatives` folders of other words only (their clips of
     `words` left out); `init` is a .keras model to start from, `teacher` the run folder of a larger model to
-    distil (same labels and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). Returns the best
+    distil (same labels and features). Writes out_dir/{best,last}.weights.h5 and state.json (settings, history). An
+    out_dir that holds a run is refused unless `resume` continues it or `force` starts over. Returns the best
     Keras model, the prepared data and the state."""
     import keras
     import tensorflow as tf
 
-    out = Path(out_dir)
-    state = read_state(out) if resume else None
-    if state is not None:
+    if resume and force:
+        raise KwsError("--resume continues the run in --out, --force starts it over: pass one of them")
+    state = read_state(out_dir) if resume else None
+    out = output_folder(out_dir, "--out")
+    if state is None:
+        if init is not None:
+            _check_init(init)
+        start_run(out, force)
+    else:
         settings = RunSettings.from_state(state)
         feature_config, model_config, augment_config = settings.features, settings.model, settings.augment
         config = saved_config(settings.train)
         words = keywords(settings.labels)
         teacher = settings.teacher
         negatives = settings.negatives
-    out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
 
     data_dirs, negatives = as_roots(data_dirs), as_roots(negatives)
     if config.word_parts and words and state is None:
-        negatives.append(_word_parts(data_dirs, words, out / "parts"))
+        negatives.append(_word_parts(data_dirs, words, out / PARTS))
     prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed, negatives)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
@@ -294,10 +315,10 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
             fit = trainer.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
                               sample_weight=epoch_weights, validation_data=(x_val, y_val), shuffle=True)
             val_acc = float(fit.history["val_accuracy" if trainer is model else "val_probs_accuracy"][-1])
-            trainer.save_weights(out / LAST)
+            save_weights(trainer, out / LAST)
             if val_acc > state["best_accuracy"]:
                 state["best_accuracy"] = val_acc
-                model.save_weights(out / BEST)
+                save_weights(model, out / BEST)
             state["epoch"] = epoch
             state["history"].append({k: float(v[-1]) for k, v in fit.history.items()})
             write_state(out, state)
