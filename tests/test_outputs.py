@@ -88,11 +88,11 @@ def test_init_that_is_not_a_keras_model_is_one_line(tmp_path, capsys, name, mess
                                           ("taken2.tflite", "taken2.keras exists; pass --force"),
                                           ("/proc/m.tflite", "cannot write there"),
                                           ("no/such/m.tflite", "does not exist")])
-def test_quantize_checks_its_out_before_the_work(tmp_path, capsys, out, message):
+def test_quantize_checks_its_out_before_the_work(tiny_run, tmp_path, capsys, out, message):
     (tmp_path / "taken.tflite").write_bytes(b"mine")
     (tmp_path / "taken2.keras").write_bytes(b"mine")
     out = out if out.startswith("/") else tmp_path / out
-    assert main(["quantize", "--run", str(tmp_path / "no-run"), "--out", str(out)]) == 2  # no run: checked after
+    assert main(["quantize", "--run", str(tiny_run[1]), "--out", str(out)]) == 2  # before the data and conversion
     assert message in one_line_error(capsys)
     assert (tmp_path / "taken.tflite").read_bytes() == b"mine"
 

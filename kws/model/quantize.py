@@ -76,8 +76,8 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
     from ..runtime import Model
     from ..stream_eval import tune_detection
 
+    run, model = load_run(run_dir)  # a missing run first, then where it would go: both before the work
     out = _check_out(out_path, force)
-    run, model = load_run(run_dir)
     data_dirs, negatives = (as_roots(data_dir), []) if data_dir else (run.data, run.negatives)
     feature_config, config = run.features, run.train
     if prep is None or data_dir:
