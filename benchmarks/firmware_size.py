@@ -8,7 +8,9 @@ Builds the unmodified sketch with the vendored TensorFlow Lite Micro (CMSIS-NN k
 -icount shift=0 twice, side by side: on every validation clip played back to back through the PDM callback, and on
 a stream of clips over noise. Reports the int8 outputs against LiteRT's builtin kernels and the TFLM Python
 interpreter, the detections against the host Detector (on TFLM, as the board, and on LiteRT), the tensor arena
-used, and the instructions per inference and per 20 ms front-end hop. QEMU counts instructions, not cycles: on the
+used, the instructions per inference (per layer, with the CMSIS-NN kernel each ran and its instructions per
+multiply-accumulate) and per 20 ms front-end hop, the share of a 64 MHz core at the model's stride, and the
+detection latency on the emulated stream. QEMU counts instructions, not cycles: on the
 board an instruction takes one cycle or more (loads, branches, flash wait states), so instructions / 64 MHz is a
 lower bound on the time."""
 
@@ -22,15 +24,17 @@ import numpy as np
 
 from kws.data.cache import clip_audio, clip_features
 from kws.data.speech_commands import SpeechCommands
-from kws.detector import DetectorSettings, detect_audio
+from kws.detector import Detection, DetectorSettings, detect_audio
+from kws.firmware import model_layers
 from kws.firmware_qemu import ELF, build, clip_stream, image_sizes, run
 from kws.paths import DEFAULT_DATA
 from kws.runtime import Model
-from kws.stream_eval import build_stream
+from kws.stream_eval import build_stream, score
 
 REPO = Path(__file__).resolve().parent.parent
 FLASH, RAM, CLOCK_HZ = 1024 * 1024, 256 * 1024, 64e6
-BOARD_ONLY = ("stand-ins", "PDM buffer")  # not what the board runs: the mbed core and the PDM driver are there
+BOARD_ONLY = ("stand-ins", "PDM buffer")
+CMSIS_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "SOFTMAX")  # timed (layers.cpp)  # not what the board runs: the mbed core and the PDM driver are there
 
 
 def linked(elf: Path) -> tuple[int, int]:
@@ -77,7 +81,7 @@ def main():
     clips = dataset.split("validation", config.clip_samples, config.sample_rate)
     features = clip_features(dataset, clips, config, progress=False)
     clips_pcm, aligned = clip_stream(clip_audio(dataset, clips, config, progress=False), model)
-    audio, _ = build_stream(args.data, model.labels[2:], minutes=args.minutes, seed=4)
+    audio, events = build_stream(args.data, model.labels[2:], minutes=args.minutes, seed=4)
     stream_pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
     tensor_sizes = (config.n_frames * config.n_mfcc, len(model.labels))
     with ThreadPoolExecutor(2) as pool:
@@ -97,6 +101,23 @@ def main():
           f"and its {stride} hops: {per_stride:,.0f} = at least {per_stride / CLOCK_HZ * 1e3:.1f} ms at 64 MHz, "
           f"against the {budget_ms:g} ms stride ({per_stride / CLOCK_HZ * 1e3 / budget_ms:.0%} of it; "
           "instructions are a lower bound on cycles)")
+
+    print(f"\nPer layer, one inference (CMSIS-NN function -> the kernel it dispatched to; multiply-accumulates from "
+          f"the model's shapes):")
+    layers = [(op, macs) for op, macs in model_layers(model.bytes) if op in CMSIS_OPS]
+    measured = stream_run.layers()
+    assert len(layers) == len(measured), "the model's layers and the board's CMSIS-NN calls do not line up"
+    print(f"  {'#':>2} {'op':<18} {'kernel':<27} {'MACs':>9} {'instructions':>13} {'per MAC':>8} {'share':>6}")
+    for i, ((op, macs), (_, kernel, n)) in enumerate(zip(layers, measured)):
+        print(f"  {i:>2} {op:<18} {kernel:<27} {macs:>9,} {n:>13,.0f} {n / macs if macs else 0:>8.2f} "
+              f"{n / per_inference:>6.1%}")
+    total_macs = sum(macs for _, macs in layers)
+    print(f"  all: {total_macs:,} MACs, {per_inference / total_macs:.2f} instructions per MAC")
+    hits = score([Detection(label, t, p) for label, t, p in stream_run.detections()], events,
+                 len(stream_pcm) / config.sample_rate / 3600)
+    print(f"\nShare of a 64 MHz core at the {budget_ms:g} ms stride: {per_stride / CLOCK_HZ * 1e3 / budget_ms:.0%}. "
+          f"Detection latency on the emulated stream (end of the word to the detection, {hits['hits']} keywords "
+          f"found): median {hits['latency_median_s']:.2f} s, p90 {hits['latency_p90_s']:.2f} s")
 
     outputs = clips_run.outputs
     on_litert = np.stack([model.predict_int8(q) for q in clips_run.inputs])

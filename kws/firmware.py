@@ -64,6 +64,37 @@ def model_ops(model_bytes: bytes) -> list[str]:
     return ops
 
 
+def model_layers(model_bytes: bytes) -> list[tuple[str, int]]:
+    """(op, multiply-accumulates) of each of the model's operators, in order: a convolution's output elements
+    times its kernel's size (times the input channels unless depthwise), a dense layer's inputs times outputs,
+    a pooling's output elements times its window; 0 for the rest."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(model_bytes, 0)
+    graph = model.Subgraphs(0)
+    shape = lambda i: graph.Tensors(i).ShapeAsNumpy().tolist()  # noqa: E731
+    layers = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        name = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+        out = int(np.prod(shape(op.Outputs(0))))
+        if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            _, kh, kw, cin = shape(op.Inputs(1))  # (out channels or 1, kh, kw, in channels or out channels)
+            macs = out * kh * kw * (cin if name == "CONV_2D" else 1)
+        elif name == "FULLY_CONNECTED":
+            macs = int(np.prod(shape(op.Inputs(1))))
+        elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+            options = schema.Pool2DOptions()
+            options.Init(op.BuiltinOptions().Bytes, op.BuiltinOptions().Pos)
+            macs = out * options.FilterHeight() * options.FilterWidth()
+        else:
+            macs = 0
+        layers.append((name, macs))
+    return layers
+
+
 def measure_arena(model_bytes: bytes) -> int:
     """Tensor arena bytes the model takes under the TFLM Python interpreter (its allocation recorder, which
     prints to the C stderr: captured here)."""

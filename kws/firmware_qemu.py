@@ -65,6 +65,13 @@ class Run:
         found = (re.fullmatch(r"(\S+) (\d+\.\d\d) s score (\d\.\d\d)", line) for line in self.serial)
         return [(m.group(1), float(m.group(2)), float(m.group(3))) for m in found if m]
 
+    def layers(self) -> list[tuple[str, str, float]]:
+        """Per layer of an inference, in order: the CMSIS-NN function TFLM called, the kernel it dispatched to
+        ("-" for none) and its instructions per inference (firmware/qemu/layers.cpp)."""
+        found = (re.fullmatch(r"qemu-layer \d+ (\S+) (\S+) (\d+)", line) for line in self.serial)
+        return [(m.group(1), m.group(2), int(m.group(3)) * INSTRUCTIONS_PER_TICK / self.counts["inferences"])
+                for m in found if m]
+
     def hops(self, config: FeatureConfig = FeatureConfig()) -> int:
         """Front-end frames the audio made."""
         return num_frames(self.counts["samples"], config)

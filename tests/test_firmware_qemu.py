@@ -62,6 +62,23 @@ def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, tm
     assert 0 < used <= reserved and result.counts["inferences"] > 0
 
 
+def test_each_layer_is_timed_with_the_kernel_it_ran(runs, shipped_model):
+    """The per-layer counts (firmware/qemu/layers.cpp) line up with the model's operators and add up to the
+    inference: what benchmarks/firmware_size.py reports per layer."""
+    from kws.firmware import model_layers
+
+    result = runs["stream"][0]
+    layers = result.layers()
+    ops = [op for op, _ in model_layers(shipped_model.bytes) if op != "RESHAPE"]
+    assert len(layers) == len(ops)
+    kernels = {op: {kernel for (_, kernel, _), o in zip(layers, ops) if o == op} for op in set(ops)}
+    assert kernels["CONV_2D"] <= {"arm_convolve_s8", "arm_convolve_1x1_s8_fast", "arm_convolve_1_x_n_s8"}
+    assert kernels["DEPTHWISE_CONV_2D"] <= {"arm_depthwise_conv_3x3_s8", "arm_depthwise_conv_s8_opt",
+                                            "arm_depthwise_conv_s8"}
+    timed = sum(n for _, _, n in layers)
+    assert 0.95 * result.instructions_per_inference() < timed < result.instructions_per_inference()
+
+
 def test_image_fits_the_nano_33_ble_sense(image):
     sizes = image_sizes()
     ours = [part for part in sizes if part not in ("stand-ins", "PDM buffer")]

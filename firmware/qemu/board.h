@@ -14,4 +14,8 @@ bool pdm_raise_interrupt();
 uint32_t pdm_samples();
 uint64_t pdm_callback_ticks();
 
+// Per-layer counts (layers.cpp): a new inference starts; one line per layer at the end of the run.
+void layers_begin_inference();
+void layers_report();
+
 #endif  // KWS_QEMU_BOARD_H_

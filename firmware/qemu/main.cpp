@@ -1,7 +1,8 @@
 // The emulated board's main: the sketch's setup(), then the PDM interrupt and loop() in turn until the audio ends.
 // The interrupt comes between loop() calls, so the ring never overruns and a run is deterministic. Every
 // inference's int8 input and output tensors go to kws_tensors.bin (a wrapper around MicroInterpreter::Invoke,
-// linked with --wrap), and the run ends with a line of counts: instructions (emulated time) and the stack's depth.
+// linked with --wrap), and the run ends with a line per layer (layers.cpp) and a line of counts: instructions
+// (emulated time) and the stack's depth.
 #include <stdio.h>
 
 #include "Arduino.h"
@@ -51,6 +52,7 @@ extern "C" TfLiteStatus __wrap__ZN6tflite16MicroInterpreter6InvokeEv(tflite::Mic
   const uint32_t start = board_ticks();
   const TfLiteTensor* in = interpreter->input(0);  // written before the model runs: its memory is reused
   fwrite(in->data.int8, 1, in->bytes, tensors);
+  layers_begin_inference();
   const uint32_t invoking = board_ticks();
   const TfLiteStatus status = __real__ZN6tflite16MicroInterpreter6InvokeEv(interpreter);
   const uint32_t invoked = board_ticks();
@@ -82,6 +84,7 @@ int main() {
     loop_ticks += board_ticks() - start;
   }
   fclose(tensors);
+  layers_report();
   printf("qemu:");
   print_count("samples", pdm_samples());
   print_count("inferences", inferences);

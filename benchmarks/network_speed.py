@@ -1,0 +1,61 @@
+"""Instructions per inference, per layer, of untrained networks of other shapes on the emulated Cortex-M4F: which
+CMSIS-NN kernel each layer runs and at how many instructions per multiply-accumulate. Speed does not depend on the
+weights, so a shape can be judged before it is trained.
+
+    python benchmarks/network_speed.py --channels 32 34 36 40 [--blocks 4] [--first-kernel 10 4]
+
+Each network is built as `kws train` builds it (random weights), converted by the same int8 path (random
+representative features), written as a sketch by `kws export-firmware`, built for QEMU (make -C firmware/qemu
+SKETCH=...) and run on 2 s of silence."""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from kws.features import FeatureConfig
+from kws.firmware import export_firmware, model_layers
+from kws.firmware_qemu import build, run
+from kws.labels import LABELS
+from kws.metadata import ModelMetadata, write_metadata
+from kws.model.dscnn import ModelConfig, build_dscnn
+from kws.model.quantize import to_int8_tflite
+
+TIMED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "SOFTMAX")  # firmware/qemu/layers.cpp
+
+
+def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
+    model = build_dscnn((features.n_frames, features.n_mfcc), len(LABELS), config)
+    representative = np.random.default_rng(0).normal(0, 30, (64, features.n_frames, features.n_mfcc))
+    tflite = to_int8_tflite(model, representative.astype(np.float32), config)
+    path = work / f"c{config.channels}_b{config.blocks}.tflite"
+    path.write_bytes(write_metadata(tflite, ModelMetadata(features, LABELS)))
+    sketch = work / f"speed_c{config.channels}_b{config.blocks}"
+    export_firmware(path, sketch)
+    result = run(np.zeros(2 * features.sample_rate, np.int16), features.n_frames * features.n_mfcc, len(LABELS),
+                 elf=build(sketch=sketch))
+    layers = [(op, macs) for op, macs in model_layers(path.read_bytes()) if op in TIMED]
+    total = result.instructions_per_inference()
+    macs = sum(m for _, m in layers)
+    print(f"\n{config.channels} channels, {config.blocks} blocks, first kernel {config.first_kernel}: "
+          f"{model.count_params():,} parameters, {len(tflite):,} bytes int8, {macs:,} MACs, {total:,.0f} "
+          f"instructions per inference = {total / macs:.2f} per MAC")
+    for (op, m), (_, kernel, n) in zip(layers, result.layers()):
+        print(f"  {op:<18} {kernel:<27} {m:>9,} MACs {n:>11,.0f} instructions {n / m if m else 0:>6.2f} per MAC")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, nargs="+", default=[34])
+    parser.add_argument("--blocks", type=int, default=ModelConfig.blocks)
+    parser.add_argument("--first-kernel", type=int, nargs=2, default=ModelConfig.first_kernel)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for channels in args.channels:
+            config = ModelConfig(channels=channels, blocks=args.blocks, first_kernel=tuple(args.first_kernel))
+            measure(config, FeatureConfig(), Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
