@@ -83,7 +83,7 @@ def main():
     clips_pcm, aligned = clip_stream(clip_audio(dataset, clips, config, progress=False), model)
     audio, events = build_stream(args.data, model.labels[2:], minutes=args.minutes, seed=4)
     stream_pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
-    tensor_sizes = (config.n_frames * config.n_mfcc, len(model.labels))
+    tensor_sizes = (config.n_frames * config.n_features, len(model.labels))
     with ThreadPoolExecutor(2) as pool:
         (clips_run, clips_s), (stream_run, stream_s) = pool.map(lambda pcm: timed(pcm, tensor_sizes),
                                                                 (clips_pcm, stream_pcm))

@@ -26,14 +26,14 @@ TIMED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "
 
 
 def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
-    model = build_dscnn((features.n_frames, features.n_mfcc), len(LABELS), config)
-    representative = np.random.default_rng(0).normal(0, 30, (64, features.n_frames, features.n_mfcc))
+    model = build_dscnn((features.n_frames, features.n_features), len(LABELS), config)
+    representative = np.random.default_rng(0).normal(0, 30, (64, features.n_frames, features.n_features))
     tflite = to_int8_tflite(model, representative.astype(np.float32), config)
     path = work / f"c{config.channels}_b{config.blocks}.tflite"
     path.write_bytes(write_metadata(tflite, ModelMetadata(features, LABELS)))
     sketch = work / f"speed_c{config.channels}_b{config.blocks}"
     export_firmware(path, sketch)
-    result = run(np.zeros(2 * features.sample_rate, np.int16), features.n_frames * features.n_mfcc, len(LABELS),
+    result = run(np.zeros(2 * features.sample_rate, np.int16), features.n_frames * features.n_features, len(LABELS),
                  elf=build(sketch=sketch))
     layers = [(op, macs) for op, macs in model_layers(path.read_bytes()) if op in TIMED]
     total = result.instructions_per_inference()

@@ -18,7 +18,7 @@ from .data.record import TAKES, record_session
 from .data.speech_commands import SPLITS
 from .data.synth import CLIPS, SEED, synthesize
 from .errors import KwsError
-from .features import FeatureConfig
+from .features import KINDS, FeatureConfig
 from .metadata import ModelMetadata
 from .model import import_keras
 from .model.evaluate import RUNTIMES
@@ -83,8 +83,9 @@ def _train(args) -> None:
                                   dropout=args.dropout)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
                               init=None if args.init == "none" else args.init, config=config,
-                              model_config=model_config, resume=args.resume, force=args.force,
-                              cache_dir=cache_dir, teacher=args.teacher, tune_minutes=args.tune_minutes)
+                              model_config=model_config, feature_config=FeatureConfig(kind=args.features),
+                              resume=args.resume, force=args.force, cache_dir=cache_dir, teacher=args.teacher,
+                              tune_minutes=args.tune_minutes)
     _print_model(meta, run_model(args.out))
 
 
@@ -362,6 +363,9 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=learning_rate, help=f"peak learning rate (default {c.learning_rate:g})")
     p.add_argument("--channels", type=channels, help=f"DS-CNN width (default {m.channels})")
     p.add_argument("--blocks", type=blocks, help=f"depthwise-separable blocks (default {m.blocks})")
+    p.add_argument("--features", choices=KINDS, default=FeatureConfig.kind,
+                   help=f"the front end: {FeatureConfig.n_mfcc} MFCCs or {FeatureConfig.n_mels} log-mel bands per "
+                        "frame (default %(default)s); the model's metadata carries it to the host and the board")
     p.add_argument("--dropout", type=dropout, metavar="P",
                    help=f"dropout before the dense layer (default {m.dropout:g}; {wake_m.dropout:g} with --wake-word)")
     p.add_argument("--seed", type=seed, help=f"random seed (default {c.seed})")

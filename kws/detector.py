@@ -142,7 +142,7 @@ class Detector:
     def reset(self) -> None:
         config = self.model.config
         self.frontend.reset()
-        self._window = np.zeros((config.n_frames, config.n_mfcc), np.float32)
+        self._window = np.zeros((config.n_frames, config.n_features), np.float32)
         self._frames = self._samples = self._inferred_at = 0
         self._history: list[np.ndarray] = []
         self._decider = Decider(self.model.labels, self.settings)

@@ -1,8 +1,9 @@
-"""The MFCC front end: one FeatureConfig, one implementation, batch and streaming.
+"""The front end: one FeatureConfig, one implementation, batch and streaming; MFCCs, or log-mel bands.
 
 Frame k covers samples [k * hop, k * hop + window): periodic Hann window, zero-padded to n_fft, power spectrum,
-Slaney mel filterbank, 10 * log10(max(mel, log_floor)), orthonormal DCT-II, first n_mfcc coefficients,
-liftered (as librosa's `lifter`; the lifter is folded into the DCT table).
+Slaney mel filterbank, 10 * log10(max(mel, log_floor)); for MFCCs then an orthonormal DCT-II, first n_mfcc
+coefficients, liftered (as librosa's `lifter`; the lifter is folded into the DCT table), for log-mel features
+the n_mels bands themselves.
 Each frame depends only on its own window, so a stream fed in chunks of any size yields exactly the frames of
 the whole clip. The tables (window, filterbank, DCT) are computed here once; the firmware export writes them out.
 """
@@ -17,6 +18,7 @@ import numpy as np
 from .errors import KwsError
 
 SAMPLE_RATE = 16000  # Hz, of every clip, stream and model input
+KINDS = ("mfcc", "log-mel")  # the features a front end can make
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +34,7 @@ class FeatureConfig:
     n_fft : int
         FFT size (frames are zero-padded to it).
     n_mels, n_mfcc : int
-        Mel bands, and the cepstral coefficients kept.
+        Mel bands, and the cepstral coefficients kept (MFCCs only).
     n_frames : int
         Frames one inference sees (49: 1 s).
     fmin, fmax : float
@@ -40,7 +42,9 @@ class FeatureConfig:
     log_floor : float
         Mel energies below it are clipped before the log.
     lifter : int
-        Sinusoidal liftering of the coefficients (0: none).
+        Sinusoidal liftering of the coefficients (0: none; MFCCs only).
+    kind : {"mfcc", "log-mel"}
+        The features: n_mfcc cepstral coefficients, or the n_mels log-mel bands (no DCT).
     """
 
     sample_rate: int = SAMPLE_RATE
@@ -54,9 +58,14 @@ class FeatureConfig:
     fmax: float = 4000.0
     log_floor: float = 1e-6
     lifter: int = 22  # HTK sinusoidal liftering: evens out the coefficients' ranges for one int8 input scale
+    kind: str = "mfcc"
 
     def __post_init__(self):
+        if self.kind not in KINDS:
+            raise KwsError(f"feature setting kind is {self.kind!r}, not one of {', '.join(KINDS)}")
         for f in dataclasses.fields(self):
+            if f.name == "kind":
+                continue
             value = getattr(self, f.name)
             kind = int if f.type == "int" else (int, float)
             if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value) or value < 0:
@@ -66,6 +75,11 @@ class FeatureConfig:
                 and self.n_frames > 0 and self.fmin < self.fmax <= self.sample_rate / 2 and self.log_floor > 0):
             raise KwsError("feature settings do not make a front end (it needs 0 < hop <= window <= n_fft, "
                            "0 < n_mfcc <= n_mels, n_frames > 0, fmin < fmax <= sample_rate / 2, log_floor > 0)")
+
+    @property
+    def n_features(self) -> int:
+        """Features per frame: the MFCCs kept, or the mel bands."""
+        return self.n_mfcc if self.kind == "mfcc" else self.n_mels
 
     @property
     def window_length(self) -> int:
@@ -115,7 +129,7 @@ def _mel_to_hz(m):
 class Tables:
     window: np.ndarray  # (window_length,)
     mel: np.ndarray  # (n_mels, n_fft // 2 + 1), Slaney-normalised triangles
-    dct: np.ndarray  # (n_mfcc, n_mels), orthonormal DCT-II rows times the lifter
+    dct: np.ndarray | None  # (n_mfcc, n_mels), orthonormal DCT-II rows times the lifter; None for log-mel
 
     @functools.cached_property
     def bins(self) -> int:
@@ -140,24 +154,27 @@ def tables(config: FeatureConfig) -> Tables:
     upper = (edges[2:, None] - fft_freqs[None, :]) / np.diff(edges)[1:, None]
     mel = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
 
-    k = np.arange(config.n_mfcc)[:, None]
-    i = np.arange(config.n_mels)[None, :]
-    dct = np.sqrt(2.0 / config.n_mels) * np.cos(np.pi * k * (2 * i + 1) / (2 * config.n_mels))
-    dct[0] /= np.sqrt(2.0)
-    if config.lifter > 0:
-        dct *= 1 + (config.lifter / 2) * np.sin(np.pi * (k + 1) / config.lifter)
-    for a in (window, mel, dct):
+    dct = None
+    if config.kind == "mfcc":
+        k = np.arange(config.n_mfcc)[:, None]
+        i = np.arange(config.n_mels)[None, :]
+        dct = np.sqrt(2.0 / config.n_mels) * np.cos(np.pi * k * (2 * i + 1) / (2 * config.n_mels))
+        dct[0] /= np.sqrt(2.0)
+        if config.lifter > 0:
+            dct *= 1 + (config.lifter / 2) * np.sin(np.pi * (k + 1) / config.lifter)
+        dct.setflags(write=False)
+    for a in (window, mel):
         a.setflags(write=False)
     return Tables(window, mel, dct)
 
 
 def frames_to_mfcc(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """MFCCs of raw frames (..., window_length) -> (..., n_mfcc), float32."""
+    """Features of raw frames (..., window_length) -> (..., n_features), float32."""
     t = tables(config)
     spectrum = np.fft.rfft(frames * t.window, n=config.n_fft)[..., : t.bins]  # float64: numpy's faster FFT
     power = spectrum.real**2 + spectrum.imag**2
     log_mel = 10.0 * np.log10(np.maximum(power @ t.mel_used, config.log_floor))
-    return (log_mel @ t.dct.T).astype(np.float32)
+    return (log_mel if t.dct is None else log_mel @ t.dct.T).astype(np.float32)
 
 
 def num_frames(n_samples: int, config: FeatureConfig) -> int:
@@ -170,11 +187,12 @@ BLOCK_FRAMES = 2048  # frames transformed at a time: a long recording's spectra 
 
 
 def mfcc(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """MFCCs of a whole clip (or a batch of clips, shape (..., samples)) -> (..., frames, n_mfcc)."""
+    """Features (MFCCs or log-mel bands, as `config.kind` says) of a whole clip (or a batch of clips, shape
+    (..., samples)) -> (..., frames, n_features)."""
     audio = np.asarray(audio, dtype=np.float32)
     n = num_frames(audio.shape[-1], config)
     if n == 0:
-        return np.zeros(audio.shape[:-1] + (0, config.n_mfcc), np.float32)
+        return np.zeros(audio.shape[:-1] + (0, config.n_features), np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(audio, config.window_length, axis=-1)
     frames = windows[..., : n * config.hop_length : config.hop_length, :]
     return np.concatenate([frames_to_mfcc(frames[..., i : i + BLOCK_FRAMES, :], config)
@@ -192,7 +210,7 @@ class StreamingMfcc:
         self._pending = np.zeros(0, np.float32)
 
     def push(self, chunk: np.ndarray) -> np.ndarray:
-        """Append samples; return the frames (k, n_mfcc) whose windows they completed (k may be 0)."""
+        """Append samples; return the frames (k, n_features) whose windows they completed (k may be 0)."""
         buf = np.concatenate([self._pending, np.asarray(chunk, np.float32).reshape(-1)])
         frames = mfcc(buf, self.config)
         self._pending = buf[len(frames) * self.config.hop_length :]

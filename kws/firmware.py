@@ -147,9 +147,9 @@ def _quantization(model_bytes: bytes, config: FeatureConfig, n_labels: int, path
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
         raise KwsError(f"{path}: the firmware runs full-int8 models; quantize the model with `kws quantize`")
-    if int(np.prod(inp["shape"])) != config.n_frames * config.n_mfcc or int(np.prod(out["shape"])) != n_labels:
+    if int(np.prod(inp["shape"])) != config.n_frames * config.n_features or int(np.prod(out["shape"])) != n_labels:
         raise KwsError(f"{path}: model tensors {inp['shape'].tolist()} -> {out['shape'].tolist()} do not fit "
-                       f"{config.n_frames}x{config.n_mfcc} features and {n_labels} labels")
+                       f"{config.n_frames}x{config.n_features} features and {n_labels} labels")
     return {"input": inp["quantization"][:2], "output": out["quantization"][:2]}
 
 
@@ -198,14 +198,15 @@ def generate(model_path) -> dict[str, str]:
 
 namespace kws {{
 
-// Front end (kws.features.FeatureConfig)
+// Front end (kws.features.FeatureConfig): {config.kind} features
+#define KWS_FEATURES_MFCC {int(config.kind == "mfcc")}  // 1: a DCT of the log-mel bands; 0: the bands themselves
 constexpr int kSampleRate = {config.sample_rate};
 constexpr int kWindowLength = {config.window_length};  // samples per frame ({config.window_ms:g} ms)
 constexpr int kHopLength = {config.hop_length};  // samples between frames ({config.hop_ms:g} ms)
 constexpr int kFftSize = {config.n_fft};
 constexpr int kNumBins = {config.n_fft // 2 + 1};
 constexpr int kNumMels = {config.n_mels};
-constexpr int kNumMfcc = {config.n_mfcc};
+constexpr int kNumFeatures = {config.n_features};  // per frame: {"MFCCs" if config.kind == "mfcc" else "log-mel bands"}
 constexpr int kNumFrames = {config.n_frames};  // frames per model input
 constexpr float kLogFloor = {_f(config.log_floor)};
 constexpr int kMelWeightCount = {len(weights)};
@@ -251,7 +252,9 @@ extern const float kWindow[kWindowLength];
 extern const int16_t kMelFirst[kNumMels];
 extern const int16_t kMelCount[kNumMels];
 extern const float kMelWeights[kMelWeightCount];
-extern const float kDct[kNumMfcc * kNumMels];
+#if KWS_FEATURES_MFCC
+extern const float kDct[kNumFeatures * kNumMels];
+#endif
 extern const char* const kLabels[kNumLabels];
 extern const bool kIsKeyword[kNumLabels];
 
@@ -268,8 +271,9 @@ extern const bool kIsKeyword[kNumLabels];
                "Mel filterbank, sparse: band b weighs FFT bins kMelFirst[b] .. kMelFirst[b] + kMelCount[b] - 1"),
         _array("const int16_t kMelCount[kNumMels]", count, 20, "Weights per band"),
         _array("const float kMelWeights[kMelWeightCount]", map(_f, weights), 8, "The bands' weights, band after band"),
-        _array("const float kDct[kNumMfcc * kNumMels]", map(_f, t.dct.ravel()), 8,
-               "Orthonormal DCT-II rows with the lifter folded in, kNumMfcc x kNumMels"),
+        *([_array("const float kDct[kNumFeatures * kNumMels]", map(_f, t.dct.ravel()), 8,
+                  "Orthonormal DCT-II rows with the lifter folded in, kNumFeatures x kNumMels")]
+          if t.dct is not None else []),
         _array("const char* const kLabels[kNumLabels]", map(json.dumps, labels), 12, "Model output labels"),
         _array("const bool kIsKeyword[kNumLabels]", ("true" if is_keyword(l) else "false" for l in labels),
                12, "Labels that fire detections"),

@@ -48,7 +48,7 @@ class Run:
     """What one run of the image reported."""
 
     serial: list[str]  # the sketch's serial output, line by line
-    inputs: np.ndarray  # (inferences, n_frames * n_mfcc) int8 model inputs
+    inputs: np.ndarray  # (inferences, n_frames * n_features) int8 model inputs
     outputs: np.ndarray  # (inferences, n_labels) int8 model outputs
     counts: dict[str, int]  # samples, inferences and emulated timer ticks (see firmware/qemu/main.cpp)
 

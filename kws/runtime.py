@@ -24,7 +24,8 @@ class Model:
     runtime : {"litert", "tflm"}
         LiteRT's builtin int8 kernels, or TFLite Micro's Python interpreter (the board's numerics).
     config : FeatureConfig, optional
-        The running front end; a model trained on other feature settings is refused.
+        The running front end (default: the model's own, from its metadata); a model trained on other feature
+        settings is refused.
 
     Attributes
     ----------
@@ -44,7 +45,7 @@ class Model:
     def __init__(self, path=DEFAULT_MODEL, runtime: str = "litert", config: FeatureConfig | None = None):
         self.path = Path(path)
         self.bytes, self.metadata = load_model_file(self.path)
-        self.config = config or FeatureConfig()
+        self.config = config or self.metadata.features  # the front end is what the model was trained on
         self.metadata.require_features(self.config, self.path)
         self.labels = self.metadata.labels
         self.runtime = runtime
@@ -85,37 +86,37 @@ class Model:
                                "`kws quantize`") from None
 
     def _check_tensors(self, inp: dict, out: dict) -> None:
-        """The model's input and output fit its metadata: int8, n_frames x n_mfcc in, one score per label out."""
+        """The model's input and output fit its metadata: int8, n_frames x n_features in, one score per label out."""
         c = self.config
         if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
             raise KwsError(f"{self.path}: model tensors are {np.dtype(inp['dtype'])} in, {np.dtype(out['dtype'])} out; "
                            "kws runs full-int8 models: quantize it with `kws quantize`")
-        if int(np.prod(inp["shape"])) != c.n_frames * c.n_mfcc:
+        if int(np.prod(inp["shape"])) != c.n_frames * c.n_features:
             raise KwsError(f"{self.path}: model input {np.asarray(inp['shape']).tolist()} does not fit its "
-                           f"{c.n_frames}x{c.n_mfcc} features; export the model with `kws quantize`")
+                           f"{c.n_frames}x{c.n_features} features; export the model with `kws quantize`")
         if int(np.prod(out["shape"])) != len(self.labels):
             raise KwsError(f"{self.path}: model has {int(np.prod(out['shape']))} outputs but its metadata names "
                            f"{len(self.labels)} labels; export the model with `kws quantize`")
 
     def quantize_input(self, features: np.ndarray) -> np.ndarray:
-        """The int8 model input for one window of features (n_frames, n_mfcc); KwsError for another shape or
+        """The int8 model input for one window of features (n_frames, n_features); KwsError for another shape or
         non-finite values."""
         c = self.config
         try:
             x = np.asarray(features, np.float32)
         except (TypeError, ValueError):
             x = None
-        if x is None or x.shape != (c.n_frames, c.n_mfcc):
+        if x is None or x.shape != (c.n_frames, c.n_features):
             got = f"are {type(features).__name__}" if x is None or x.ndim == 0 else f"have shape {x.shape}"
             raise KwsError(f"Model.predict: features {got}; pass one window of MFCCs, shape "
-                           f"({c.n_frames}, {c.n_mfcc}) (kws.features.mfcc of {c.clip_samples} samples)")
+                           f"({c.n_frames}, {c.n_features}) (kws.features.mfcc of {c.clip_samples} samples)")
         if not np.isfinite(x).all():
             raise KwsError("Model.predict: features hold NaN or infinite values; compute them from finite audio")
         scale, zero = self.input_quant[:2]
         return np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8).reshape(self.input_shape)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Probabilities for one window of features (n_frames, n_mfcc); KwsError for another shape or non-finite
+        """Probabilities for one window of features (n_frames, n_features); KwsError for another shape or non-finite
         values."""
         scale, zero = self.output_quant[:2]
         return (self.predict_int8(self.quantize_input(features)).astype(np.float32) - zero) * scale

@@ -9,6 +9,7 @@ from kws.errors import KwsError
 from kws.features import FeatureConfig, StreamingMfcc, mfcc, num_frames, tables
 
 CONFIG = FeatureConfig()
+LOG_MEL = FeatureConfig(kind="log-mel")
 
 
 def librosa_mfcc(audio, c: FeatureConfig):
@@ -19,6 +20,24 @@ def librosa_mfcc(audio, c: FeatureConfig):
         win_length=c.window_length, window="hann", center=False, n_mels=c.n_mels, fmin=c.fmin, fmax=c.fmax, power=2.0)
     log_mel = librosa.power_to_db(mel, ref=1.0, amin=c.log_floor, top_db=None)
     return librosa.feature.mfcc(S=log_mel, n_mfcc=c.n_mfcc, dct_type=2, norm="ortho", lifter=c.lifter).T
+
+
+def test_log_mel_features_are_librosas_log_mel_bands(real_clips):
+    pad = (LOG_MEL.n_fft - LOG_MEL.window_length) // 2
+    for path in real_clips:
+        audio, _ = read_audio(path, 16000)
+        mel = librosa.feature.melspectrogram(
+            y=np.pad(audio, (pad, pad)), sr=16000, n_fft=LOG_MEL.n_fft, hop_length=LOG_MEL.hop_length,
+            win_length=LOG_MEL.window_length, window="hann", center=False, n_mels=LOG_MEL.n_mels, fmin=LOG_MEL.fmin,
+            fmax=LOG_MEL.fmax, power=2.0)
+        ref = librosa.power_to_db(mel, ref=1.0, amin=LOG_MEL.log_floor, top_db=None).T
+        ours = mfcc(audio, LOG_MEL)
+        assert ours.shape == ref.shape == (num_frames(len(audio), LOG_MEL), 40) and LOG_MEL.n_features == 40
+        np.testing.assert_allclose(ours, ref, atol=1e-3 * np.abs(ref).max())
+    assert tables(LOG_MEL).dct is None
+    assert FeatureConfig.from_dict({k: v for k, v in CONFIG.to_dict().items() if k != "kind"}) == CONFIG  # old models
+    with pytest.raises(KwsError, match="kind is 'mel'"):
+        FeatureConfig(kind="mel")
 
 
 def test_filterbank_matches_librosa():
@@ -50,11 +69,12 @@ def test_batch_of_clips_equals_each_clip(real_clips):
         np.testing.assert_allclose(feats, mfcc(clip, CONFIG), rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("config", [CONFIG, LOG_MEL], ids=["mfcc", "log-mel"])
 @pytest.mark.parametrize("chunk", [1, 7, 160, 319, 320, 321, 1000, 4096, 16000, 100000])
-def test_streaming_equals_batch(real_clips, chunk):
+def test_streaming_equals_batch(real_clips, chunk, config):
     audio = np.concatenate([read_audio(p, 16000)[0] for p in real_clips])  # ~4 s of real speech
-    whole = mfcc(audio, CONFIG)
-    stream = StreamingMfcc(CONFIG)
+    whole = mfcc(audio, config)
+    stream = StreamingMfcc(config)
     pieces = [stream.push(audio[i : i + chunk]) for i in range(0, len(audio), chunk)]
     streamed = np.concatenate(pieces)
     assert streamed.shape == whole.shape

@@ -131,13 +131,50 @@ def test_generated_files_hold_the_model_its_tables_and_settings():
     assert "#define KWS_NUM_OPS 5" in (SOURCES / "kws_config.h").read_text()
 
 
+@pytest.fixture(scope="module")
+def log_mel_host(tmp_path_factory):
+    """The host harness built against the kws library exported for an (untrained) log-mel model."""
+    from kws.labels import LABELS
+    from kws.metadata import ModelMetadata, write_metadata
+    from kws.model.dscnn import ModelConfig, build_dscnn
+    from kws.model.quantize import to_int8_tflite
+
+    tmp = tmp_path_factory.mktemp("log_mel")
+    config, network = FeatureConfig(kind="log-mel"), ModelConfig(channels=8, blocks=1)
+    model = build_dscnn((config.n_frames, config.n_features), len(LABELS), network)
+    representative = np.random.default_rng(0).normal(-40, 20, (16, config.n_frames, config.n_features))
+    tflite = to_int8_tflite(model, representative.astype(np.float32), network)
+    (tmp / "log_mel.tflite").write_bytes(write_metadata(tflite, ModelMetadata(config, LABELS)))
+    export_firmware(tmp / "log_mel.tflite", tmp / "kws", library=True)
+    src = tmp / "kws" / "src"
+    assert "#define KWS_FEATURES_MFCC 0" in (src / "kws_config.h").read_text()
+    sources = [REPO / "firmware" / "host" / "kws_host.cpp"] + [src / s for s in (*PORTABLE_SOURCES, "kws_tables.cpp")]
+    exe = tmp / "kws_host"
+    r = subprocess.run(["g++", "-O2", "-std=c++17", "-Wall", "-Wextra", f"-I{src}", *map(str, sources), "-o", str(exe)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    return exe, config
+
+
+def test_cpp_log_mel_features_match_python(log_mel_host, real_clips):
+    exe, config = log_mel_host
+    for path in real_clips:
+        audio = read_audio(path, config.sample_rate)[0]
+        pcm = pcm16(audio)
+        whole = np.frombuffer(run_host(exe, ["mfcc", len(pcm)], pcm), np.float32).reshape(-1, config.n_features)
+        assert run_host(exe, ["mfcc", ODD_CHUNKS], pcm) == whole.tobytes()
+        expected = mfcc(audio, config)
+        assert whole.shape == expected.shape == (len(expected), 40)
+        assert np.abs(whole - expected).max() <= FEATURE_TOLERANCE * np.abs(expected).max(), path.name
+
+
 def test_cpp_features_match_python_in_any_chunking(kws_host, real_clips):
     config = FeatureConfig()
     worst = 0.0
     for path in real_clips:
         audio = read_audio(path, config.sample_rate)[0]
         pcm = pcm16(audio)
-        whole = np.frombuffer(run_host(kws_host, ["mfcc", len(pcm)], pcm), np.float32).reshape(-1, config.n_mfcc)
+        whole = np.frombuffer(run_host(kws_host, ["mfcc", len(pcm)], pcm), np.float32).reshape(-1, config.n_features)
         chunked = run_host(kws_host, ["mfcc", ODD_CHUNKS], pcm)
         assert chunked == whole.tobytes()  # streaming by construction: same frames, bit for bit
         expected = mfcc(audio, config)

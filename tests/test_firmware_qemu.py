@@ -39,7 +39,7 @@ def runs(image, data_dir, shipped_model, tmp_path_factory):
     clips_pcm, aligned = clip_stream(clip_audio(dataset, clips, config, cache_dir=cache, progress=False), shipped_model)
     audio, _ = build_stream(data_dir, shipped_model.labels[2:], minutes=1.0, seed=4)
     stream_pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
-    sizes = (config.n_frames * config.n_mfcc, len(shipped_model.labels))
+    sizes = (config.n_frames * config.n_features, len(shipped_model.labels))
     with ThreadPoolExecutor(2) as pool:
         clips_run, stream_run = pool.map(lambda pcm: run(pcm, *sizes), (clips_pcm, stream_pcm))
     return {"clips": (clips_run, features, aligned), "stream": (stream_run, stream_pcm)}
@@ -56,7 +56,7 @@ def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, tm
     elf = build(sketch=sketch)
     assert elf.name == "custom_sketch.elf"
     config = model.config
-    result = run(np.zeros(config.clip_samples * 2, np.int16), config.n_frames * config.n_mfcc, len(model.labels),
+    result = run(np.zeros(config.clip_samples * 2, np.int16), config.n_frames * config.n_features, len(model.labels),
                  elf=elf)
     used, reserved = result.arena()
     assert 0 < used <= reserved and result.counts["inferences"] > 0

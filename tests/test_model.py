@@ -121,6 +121,27 @@ def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
         train(data, tmp_path / "mismatch", **{**kwargs, "words": ("yes",)}, config=student, teacher=tmp_path / "teacher")
 
 
+def test_a_log_mel_model_trains_and_runs_on_its_own_front_end(tiny_run, tmp_path):
+    from kws.features import mfcc
+    from kws.model.dscnn import ModelConfig
+    from kws.model.quantize import quantize_run
+    from kws.model.train import TrainConfig, train
+
+    data = tiny_run[0]
+    config = FeatureConfig(kind="log-mel")
+    network = ModelConfig(channels=8, blocks=1, first_kernel=(10, 40))  # a tiny DS-CNN needs every band in view
+    train(data, tmp_path / "run", feature_config=config, model_config=network,
+          words=("yes", "no"), cache_dir=tmp_path / "cache", config=TrainConfig(epochs=10, batch_size=16,
+                                                                                 learning_rate=1e-2))
+    meta = quantize_run(tmp_path / "run", tmp_path / "log_mel.tflite", cache_dir=tmp_path / "cache", tune_minutes=0)
+    assert meta.features == config and meta.accuracy["int8"] > 0.8  # tones: an untrained model scores ~0.3
+    model = Model(tmp_path / "log_mel.tflite")
+    assert model.config == config and model.input_shape[1:3] == (49, 40)
+    clip = np.zeros(16000, np.float32)
+    clip[4000:12000] = tone(0.5, 400, amp=0.3)  # "yes", as tone_words makes it
+    assert model.labels[model.predict(mfcc(clip, config)).argmax()] == "yes"
+
+
 def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter
@@ -160,8 +181,9 @@ def test_metadata_round_trip_and_refusals(tiny_run, tmp_path):
         other.require_features(FeatureConfig())
     mismatched = tmp_path / "mismatched.tflite"
     mismatched.write_bytes(write_metadata(data, other))
+    assert Model(mismatched).config.n_mels == 32  # the model's own front end runs it
     with pytest.raises(KwsError, match="mismatched.tflite"):
-        Model(mismatched)
+        Model(mismatched, config=FeatureConfig())
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(b"\0" * 100)
     assert main(["detect", str(model_path), "--model", str(junk)]) == 2

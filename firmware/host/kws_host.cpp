@@ -1,7 +1,7 @@
 // Host harness for the sketch's portable C++ (tests/test_firmware.py builds it with g++).
 // Reads 16-bit mono PCM on stdin in chunks of the given sizes (cycled), e.g. "1,7,333"; in detect mode the chunks
 // go through the sketch's SampleRing, so keep them under its 8192 samples.
-//   kws_host mfcc CHUNKS                   writes the MFCC frames to stdout as float32, kNumMfcc per frame
+//   kws_host mfcc CHUNKS                   writes the feature frames to stdout as float32, kNumFeatures per frame
 //   kws_host detect CHUNKS OUTPUTS INPUTS  runs the Detector with recorded int8 model outputs (OUTPUTS, kNumLabels
 //                                          per inference) as the model, writes its int8 inputs to INPUTS and
 //                                          prints "P time p0 .. pN" per inference and "D label time score" per
@@ -27,7 +27,7 @@ struct Playback {
 
 bool play(const int8_t* input, int8_t* output, void* user) {
   Playback* p = static_cast<Playback*>(user);
-  fwrite(input, 1, kws::kNumFrames * kws::kNumMfcc, p->inputs);
+  fwrite(input, 1, kws::kNumFrames * kws::kNumFeatures, p->inputs);
   if (fread(output, 1, kws::kNumLabels, p->outputs) != static_cast<size_t>(kws::kNumLabels)) return false;
   ++p->inferences;
   return true;
@@ -62,13 +62,13 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: kws_host mfcc CHUNKS | kws_host detect CHUNKS OUTPUTS INPUTS (CHUNKS like 1,7,333)\n");
     return 2;
   }
-  static kws::MfccStream frontend;
+  static kws::FeatureStream frontend;
   Playback playback = {detect ? open_or_die(argv[3], "rb") : nullptr, detect ? open_or_die(argv[4], "wb") : nullptr, 0};
   static kws::Detector detector(play, &playback);
   static kws::SampleRing ring;  // the sketch's path: microphone chunks -> ring -> detector
 
   std::vector<int16_t> chunk;
-  float mfcc[kws::kNumMfcc];
+  float features[kws::kNumFeatures];
   for (size_t i = 0;; ++i) {
     chunk.resize(chunks[i % chunks.size()]);
     const size_t n = fread(chunk.data(), sizeof(int16_t), chunk.size(), stdin);
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     if (!detect) {
       for (size_t j = 0; j < n; j += kws::kHopLength) {  // at most a hop at a time
         const int m = n - j < static_cast<size_t>(kws::kHopLength) ? static_cast<int>(n - j) : kws::kHopLength;
-        if (frontend.push(chunk.data() + j, m, mfcc)) fwrite(mfcc, sizeof(float), kws::kNumMfcc, stdout);
+        if (frontend.push(chunk.data() + j, m, features)) fwrite(features, sizeof(float), kws::kNumFeatures, stdout);
       }
       continue;
     }

@@ -94,7 +94,7 @@ def clip_audio(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig
 
 
 def clip_features(dataset: SpeechCommands, clips: list[Clip], config: FeatureConfig, cache_dir=None, progress=True):
-    """(N, n_frames, n_mfcc) clean MFCCs of the clips."""
+    """(N, n_frames, n_features) clean MFCCs of the clips."""
     settings = {**config.to_dict(), **_audio_settings(config)}
     path = Path(cache_dir or default_cache_dir()) / f"features-{_key('features', clips, settings)}.npy"
     return _cached(path, lambda: batched_mfcc(clip_audio(dataset, clips, config, cache_dir, progress), config))
@@ -102,7 +102,7 @@ def clip_features(dataset: SpeechCommands, clips: list[Clip], config: FeatureCon
 
 def batched_mfcc(audio: np.ndarray, config: FeatureConfig, batch: int = 512) -> np.ndarray:
     """MFCCs of many clips (N, samples), a batch at a time to bound memory."""
-    out = np.zeros((len(audio), num_frames(audio.shape[-1], config), config.n_mfcc), np.float32)
+    out = np.zeros((len(audio), num_frames(audio.shape[-1], config), config.n_features), np.float32)
     for i in range(0, len(audio), batch):
         out[i : i + batch] = mfcc(audio[i : i + batch], config)
     return out

@@ -56,7 +56,7 @@ def float_predictor(model_path: Path):
 
 
 def predict(model_path, features: np.ndarray, runtime: str) -> np.ndarray:
-    """Class probabilities (N, labels) of feature windows (N, frames, n_mfcc) under a runtime."""
+    """Class probabilities (N, labels) of feature windows (N, frames, n_features) under a runtime."""
     if runtime == "float":
         return float_predictor(model_path)(features)
     from ..runtime import Model

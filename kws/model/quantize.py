@@ -34,11 +34,11 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
     """Convert a trained Keras DS-CNN to an int8 TFLite flatbuffer with batch size 1.
 
     Weights are quantized per tensor unless `per_channel`: per-channel parameters cost 28 bytes per channel
-    and layer, which a 16 KB model cannot afford. `representative` are float features (N, frames, n_mfcc)."""
+    and layer, which a 16 KB model cannot afford. `representative` are float features (N, frames, n_features)."""
     import tensorflow as tf
 
-    frames, n_mfcc = representative.shape[1:3]
-    export = build_dscnn((frames, n_mfcc), model.output_shape[-1], model_config, batch_size=1)
+    frames, n_features = representative.shape[1:3]
+    export = build_dscnn((frames, n_features), model.output_shape[-1], model_config, batch_size=1)
     export.set_weights(model.get_weights())
 
     def samples():

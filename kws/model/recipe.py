@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import KwsError
+from ..features import FeatureConfig
 from ..metadata import ModelMetadata
 from ..paths import DEFAULT_INIT, TRAINING_DATA
 from ..stream_eval import TUNE_MINUTES
@@ -47,8 +48,8 @@ def run_model(run) -> Path:
 
 
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
-                       model_config=None, resume=False, force=False, cache_dir=None, teacher=None,
-                       tune_minutes: float = TUNE_MINUTES) -> ModelMetadata:
+                       model_config=None, feature_config=FeatureConfig(), resume=False, force=False, cache_dir=None,
+                       teacher=None, tune_minutes: float = TUNE_MINUTES) -> ModelMetadata:
     """Train a run in `out` and quantize it to `run_model(out)`; returns the model's metadata. The 12 classes train
     on `data` (default TRAINING_DATA); `wake_words` on their clips in `data` (whose other words are negatives too)
     with the other words and noise of `negatives` (default TRAINING_DATA; their clips of the wake words left out),
@@ -61,7 +62,8 @@ def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT
         words, negatives = tuple(wake_words), list(negatives or TRAINING_DATA)
     else:
         data, words, init, negatives = data or TRAINING_DATA, None, None, []
-    prep = train(data, out, model_config=model_config or network_config(bool(wake_words)),
+    prep = train(data, out, feature_config=feature_config,
+                 model_config=model_config or network_config(bool(wake_words)),
                  config=config or train_config(bool(wake_words)), words=words, resume=resume, force=force,
                  cache_dir=cache_dir, init=init, teacher=teacher, negatives=negatives)[1]
     return quantize_run(out, run_model(out), cache_dir=cache_dir, tune_minutes=tune_minutes, force=True, prep=prep)

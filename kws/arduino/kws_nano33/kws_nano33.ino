@@ -1,4 +1,4 @@
-// Keyword spotting on the Arduino Nano 33 BLE Sense: PDM microphone (16 kHz mono) -> ring buffer -> MFCC ->
+// Keyword spotting on the Arduino Nano 33 BLE Sense: PDM microphone (16 kHz mono) -> ring buffer -> features (MFCC) ->
 // int8 DS-CNN under TensorFlow Lite Micro -> posterior smoothing and suppression -> kws_responder.cpp, which lights
 // the RGB LED in the keyword's colour and prints "label time s score" on the serial port (edit it to do more).
 // This file is the Arduino glue only; kws_frontend / kws_detector / kws_ring are portable C++ tested on the host,
@@ -25,7 +25,7 @@ static kws::SampleRing ring;
 static uint32_t dropped_reported = 0;
 
 static bool infer(const int8_t* input, int8_t* output, void*) {
-  memcpy(interpreter->input(0)->data.int8, input, kws::kNumFrames * kws::kNumMfcc);
+  memcpy(interpreter->input(0)->data.int8, input, kws::kNumFrames * kws::kNumFeatures);
   if (interpreter->Invoke() != kTfLiteOk) return false;
   memcpy(output, interpreter->output(0)->data.int8, kws::kNumLabels);
   return true;
@@ -62,7 +62,7 @@ void setup() {
   const TfLiteTensor* in = interpreter->input(0);
   const TfLiteTensor* out = interpreter->output(0);
   const bool fits = in->type == kTfLiteInt8 && out->type == kTfLiteInt8 &&
-                    in->bytes == static_cast<size_t>(kws::kNumFrames * kws::kNumMfcc) &&
+                    in->bytes == static_cast<size_t>(kws::kNumFrames * kws::kNumFeatures) &&
                     out->bytes == static_cast<size_t>(kws::kNumLabels) && in->params.scale == kws::kInputScale &&
                     in->params.zero_point == kws::kInputZeroPoint && out->params.scale == kws::kOutputScale &&
                     out->params.zero_point == kws::kOutputZeroPoint;

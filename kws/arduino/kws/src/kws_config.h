@@ -5,14 +5,15 @@
 
 namespace kws {
 
-// Front end (kws.features.FeatureConfig)
+// Front end (kws.features.FeatureConfig): mfcc features
+#define KWS_FEATURES_MFCC 1  // 1: a DCT of the log-mel bands; 0: the bands themselves
 constexpr int kSampleRate = 16000;
 constexpr int kWindowLength = 640;  // samples per frame (40 ms)
 constexpr int kHopLength = 320;  // samples between frames (20 ms)
 constexpr int kFftSize = 1024;
 constexpr int kNumBins = 513;
 constexpr int kNumMels = 40;
-constexpr int kNumMfcc = 10;
+constexpr int kNumFeatures = 10;  // per frame: MFCCs
 constexpr int kNumFrames = 49;  // frames per model input
 constexpr float kLogFloor = 9.99999997e-07f;
 constexpr int kMelWeightCount = 491;

@@ -50,14 +50,14 @@ double Detector::time_s() const {
 }
 
 bool Detector::push(const int16_t* samples, int n, Detection* out) {
-  float mfcc[kNumMfcc];
-  return frontend_.push(samples, n, mfcc) && on_frame(mfcc, out);
+  float features[kNumFeatures];
+  return frontend_.push(samples, n, features) && on_frame(features, out);
 }
 
-bool Detector::on_frame(const float* mfcc, Detection* out) {
-  const int last = (kNumFrames - 1) * kNumMfcc;
-  memmove(window_, window_ + kNumMfcc, last);
-  for (int c = 0; c < kNumMfcc; ++c) window_[last + c] = quantize_input(mfcc[c]);
+bool Detector::on_frame(const float* features, Detection* out) {
+  const int last = (kNumFrames - 1) * kNumFeatures;
+  memmove(window_, window_ + kNumFeatures, last);
+  for (int c = 0; c < kNumFeatures; ++c) window_[last + c] = quantize_input(features[c]);
   ++frames_;
   if (frames_ < static_cast<uint32_t>(kNumFrames) || frames_ % kStrideFrames != 0) return false;
 

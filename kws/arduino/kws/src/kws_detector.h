@@ -1,4 +1,4 @@
-// The streaming detector, as kws/detector.py: MFCC frames -> sliding window of kNumFrames -> the int8 model every
+// The streaming detector, as kws/detector.py: feature frames -> sliding window of kNumFrames -> the int8 model every
 // kStrideFrames frames -> average of the last kSmoothInferences posteriors -> threshold and suppression.
 // Portable C++: the model runs behind a function pointer (TFLM on the board, anything in host tests).
 #ifndef KWS_DETECTOR_H_
@@ -11,7 +11,7 @@
 
 namespace kws {
 
-// Runs the model on kNumFrames * kNumMfcc int8 inputs, writes kNumLabels int8 outputs; false on failure.
+// Runs the model on kNumFrames * kNumFeatures int8 inputs, writes kNumLabels int8 outputs; false on failure.
 typedef bool (*InferFn)(const int8_t* input, int8_t* output, void* user);
 
 struct Detection {
@@ -53,13 +53,13 @@ class Detector {
   double time_s() const;  // end of the audio consumed, at frame resolution
 
  private:
-  bool on_frame(const float* mfcc, Detection* out);
+  bool on_frame(const float* features, Detection* out);
 
   InferFn infer_;
   void* user_;
-  MfccStream frontend_;
+  FeatureStream frontend_;
   Decider decider_;
-  int8_t window_[kNumFrames * kNumMfcc];  // the model input, quantized frame by frame, oldest first
+  int8_t window_[kNumFrames * kNumFeatures];  // the model input, quantized frame by frame, oldest first
   uint32_t frames_;
   float history_[kSmoothInferences][kNumLabels];  // posteriors of the last inferences, oldest first
   int history_count_;

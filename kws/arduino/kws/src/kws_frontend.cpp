@@ -58,7 +58,7 @@ __attribute__((always_inline)) inline void butterfly4(float a0r, float a0i, floa
 static_assert(kHopLength <= kWindowLength && kWindowLength <= kFftSize, "need hop <= window <= FFT size");
 static_assert(kWindowLength % 2 == 0, "samples go into the half-size FFT in pairs");
 
-MfccStream::MfccStream() {
+FeatureStream::FeatureStream() {
   const double kTwoPi = 6.283185307179586;
   for (int k = 0; k < kTwiddles; ++k) {
     twiddle_[2 * k] = static_cast<float>(cos(kTwoPi * k / kFftSize));
@@ -83,14 +83,14 @@ MfccStream::MfccStream() {
   reset();
 }
 
-void MfccStream::reset() { fill_ = 0; }
+void FeatureStream::reset() { fill_ = 0; }
 
-bool MfccStream::push(const int16_t* samples, int n, float* mfcc) {
+bool FeatureStream::push(const int16_t* samples, int n, float* features) {
   const int now = n < kWindowLength - fill_ ? n : kWindowLength - fill_;
   for (int i = 0; i < now; ++i) samples_[fill_ + i] = samples[i] * (1.0f / 32768.0f);
   fill_ += now;
   if (fill_ < kWindowLength) return false;
-  compute(mfcc);
+  compute(features);
   // The next frame starts one hop later: keep the overlap, then the rest of the samples.
   memmove(samples_, samples_ + kHopLength, (kWindowLength - kHopLength) * sizeof(float));
   fill_ = kWindowLength - kHopLength;
@@ -98,7 +98,7 @@ bool MfccStream::push(const int16_t* samples, int n, float* mfcc) {
   return true;
 }
 
-void MfccStream::compute(float* mfcc) {
+void FeatureStream::compute(float* features) {
   fft();
 
   // Split: X[k] = (Z[k] + conj Z[M - k]) / 2 - i w^k (Z[k] - conj Z[M - k]) / 2, with M = kHalf, Z[M] = Z[0] and
@@ -128,17 +128,21 @@ void MfccStream::compute(float* mfcc) {
     weight += kMelCount[b];
     log_mel[b] = decibels(mel > kLogFloor ? mel : kLogFloor);
   }
-  for (int c = 0; c < kNumMfcc; ++c) {
+#if KWS_FEATURES_MFCC
+  for (int c = 0; c < kNumFeatures; ++c) {
     const float* row = kDct + c * kNumMels;
     float acc = 0.0f;
     for (int m = 0; m < kNumMels; ++m) acc += row[m] * log_mel[m];
-    mfcc[c] = acc;
+    features[c] = acc;
   }
+#else
+  memcpy(features, log_mel, sizeof(log_mel));
+#endif
 }
 
 // Butterflies [from, to) of the FFT's first stage, the inputs j >= kLive zero.
 template <int kLive>
-void MfccStream::first_stage(int from, int to) {
+void FeatureStream::first_stage(int from, int to) {
   constexpr int kQuarter = kHalf / 4;
   const float* x = samples_ + 2 * from;
   const float* w = kWindow + 2 * from;
@@ -160,7 +164,7 @@ void MfccStream::first_stage(int from, int to) {
 
 // In-place complex FFT of z_ (kHalf points), decimation in frequency: radix-4 stages, then a radix-8 stage when
 // kHalf is twice a power of 4; the output is where_-ordered.
-void MfccStream::fft() {
+void FeatureStream::fft() {
   // The first radix-4 stage reads the frame itself, windowed: z[n] = x[2n] + i x[2n + 1], zero from
   // kWindowLength / 2 on, so butterfly n has live inputs j < kLive wherever n + j quarter < kWindowLength / 2.
   first_stage<4>(0, first_live(3));

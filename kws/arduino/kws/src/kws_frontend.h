@@ -1,5 +1,6 @@
-// Streaming MFCC front end, as kws/features.py: frame k covers samples [k * hop, k * hop + window), periodic Hann
-// window, zero-padded real FFT, power spectrum, mel filterbank, 10 * log10(max(mel, floor)), DCT with lifter.
+// Streaming front end, as kws/features.py: frame k covers samples [k * hop, k * hop + window), periodic Hann
+// window, zero-padded real FFT, power spectrum, mel filterbank, 10 * log10(max(mel, floor)), then for MFCCs a DCT
+// with the lifter (KWS_FEATURES_MFCC), for log-mel features the bands themselves.
 // Portable C++ (no Arduino or TFLM includes); the tables come from kws_tables.cpp (generated).
 #ifndef KWS_FRONTEND_H_
 #define KWS_FRONTEND_H_
@@ -10,13 +11,13 @@
 
 namespace kws {
 
-class MfccStream {
+class FeatureStream {
  public:
-  MfccStream();
+  FeatureStream();
   void reset();
   // Appends n <= kHopLength 16-bit samples (so at most one frame completes). Returns true when they completed a
-  // frame; its kNumMfcc coefficients are then in `mfcc`.
-  bool push(const int16_t* samples, int n, float* mfcc);
+  // frame; its kNumFeatures features are then in `features`.
+  bool push(const int16_t* samples, int n, float* features);
 
  private:
   // The real FFT of kFftSize points is a complex FFT of half as many points (even samples real, odd imaginary:
@@ -24,7 +25,7 @@ class MfccStream {
   // the bins the filterbank reads.
   static constexpr int kHalf = kFftSize / 2;
 
-  void compute(float* mfcc);
+  void compute(float* features);
   void fft();
   template <int kLive>
   void first_stage(int from, int to);

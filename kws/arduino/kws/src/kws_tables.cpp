@@ -166,8 +166,8 @@ const float kMelWeights[kMelWeightCount] = {
     0.000935078599f, 0.000623385771f, 0.000311692886f,
 };
 
-// Orthonormal DCT-II rows with the lifter folded in, kNumMfcc x kNumMels
-const float kDct[kNumMfcc * kNumMels] = {
+// Orthonormal DCT-II rows with the lifter folded in, kNumFeatures x kNumMels
+const float kDct[kNumFeatures * kNumMels] = {
     0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f,
     0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f,
     0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f, 0.405635357f,

@@ -13,7 +13,9 @@ extern const float kWindow[kWindowLength];
 extern const int16_t kMelFirst[kNumMels];
 extern const int16_t kMelCount[kNumMels];
 extern const float kMelWeights[kMelWeightCount];
-extern const float kDct[kNumMfcc * kNumMels];
+#if KWS_FEATURES_MFCC
+extern const float kDct[kNumFeatures * kNumMels];
+#endif
 extern const char* const kLabels[kNumLabels];
 extern const bool kIsKeyword[kNumLabels];
 
