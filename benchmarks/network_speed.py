@@ -3,6 +3,7 @@ CMSIS-NN kernel each layer runs and at how many instructions per multiply-accumu
 weights, so a shape can be judged before it is trained.
 
     python benchmarks/network_speed.py --channels 32 34 36 40 [--blocks 4] [--first-kernel 10 4]
+    python benchmarks/network_speed.py --arch tc-resnet --channels 8 12 --blocks 3
 
 Each network is built as `kws train` builds it (random weights), converted by the same int8 path (random
 representative features), written as a sketch by `kws export-firmware`, built for QEMU (make -C firmware/qemu
@@ -16,29 +17,28 @@ import numpy as np
 
 from kws.features import FeatureConfig
 from kws.firmware import export_firmware, model_layers
-from kws.firmware_qemu import build, run
+from kws.firmware_qemu import TIMED_OPS, build, run
 from kws.labels import LABELS
 from kws.metadata import ModelMetadata, write_metadata
-from kws.model.dscnn import ModelConfig, build_dscnn
+from kws.model.network import ARCHS, ModelConfig, build_network
 from kws.model.quantize import to_int8_tflite
 
-TIMED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "SOFTMAX")  # firmware/qemu/layers.cpp
 
 
 def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
-    model = build_dscnn((features.n_frames, features.n_features), len(LABELS), config)
+    model = build_network((features.n_frames, features.n_features), len(LABELS), config)
     representative = np.random.default_rng(0).normal(0, 30, (64, features.n_frames, features.n_features))
     tflite = to_int8_tflite(model, representative.astype(np.float32), config)
-    path = work / f"c{config.channels}_b{config.blocks}.tflite"
+    path = work / f"{config.arch}_c{config.channels}_b{config.blocks}.tflite"
     path.write_bytes(write_metadata(tflite, ModelMetadata(features, LABELS)))
-    sketch = work / f"speed_c{config.channels}_b{config.blocks}"
+    sketch = work / f"speed_{config.arch.replace('-', '_')}_c{config.channels}_b{config.blocks}"
     export_firmware(path, sketch)
     result = run(np.zeros(2 * features.sample_rate, np.int16), features.n_frames * features.n_features, len(LABELS),
                  elf=build(sketch=sketch))
-    layers = [(op, macs) for op, macs in model_layers(path.read_bytes()) if op in TIMED]
+    layers = [(op, macs) for op, macs in model_layers(path.read_bytes()) if op in TIMED_OPS]
     total = result.instructions_per_inference()
     macs = sum(m for _, m in layers)
-    print(f"\n{config.channels} channels, {config.blocks} blocks, first kernel {config.first_kernel}: "
+    print(f"\n{config.arch}, {config.channels} channels, {config.blocks} blocks: "
           f"{model.count_params():,} parameters, {len(tflite):,} bytes int8, {macs:,} MACs, {total:,.0f} "
           f"instructions per inference = {total / macs:.2f} per MAC")
     for (op, m), (_, kernel, n) in zip(layers, result.layers()):
@@ -47,13 +47,15 @@ def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--channels", type=int, nargs="+", default=[34])
+    parser.add_argument("--arch", choices=ARCHS, default=ModelConfig.arch)
+    parser.add_argument("--channels", type=int, nargs="+", default=[ModelConfig.channels])
     parser.add_argument("--blocks", type=int, default=ModelConfig.blocks)
     parser.add_argument("--first-kernel", type=int, nargs=2, default=ModelConfig.first_kernel)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for channels in args.channels:
-            config = ModelConfig(channels=channels, blocks=args.blocks, first_kernel=tuple(args.first_kernel))
+            config = ModelConfig(arch=args.arch, channels=channels, blocks=args.blocks,
+                                 first_kernel=tuple(args.first_kernel))
             measure(config, FeatureConfig(), Path(tmp))
 
 

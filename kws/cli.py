@@ -22,6 +22,7 @@ from .features import KINDS, FeatureConfig
 from .metadata import ModelMetadata
 from .model import import_keras
 from .model.evaluate import RUNTIMES
+from .model.network import ARCHS
 from .model.recipe import DEFAULT_RUN, network_config, run_model, train_and_quantize, train_config
 from .options import (blocks, channels, count, count_or_off, dropout, learning_rate, minutes, on_off,
                       score, seconds, seed, share, stride_ms, tune_minutes, volume, weight)
@@ -79,7 +80,7 @@ def _train(args) -> None:
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
                           word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
                           word_class_clips=args.word_classes)
-    model_config = network_config(bool(args.wake_word), channels=args.channels, blocks=args.blocks,
+    model_config = network_config(bool(args.wake_word), arch=args.arch, channels=args.channels, blocks=args.blocks,
                                   dropout=args.dropout)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
                               init=None if args.init == "none" else args.init, config=config,
@@ -361,8 +362,12 @@ def _add_train(sub) -> None:
     p.add_argument("--epochs", type=count, help=f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)")
     p.add_argument("--batch-size", type=count, help=f"batch size (default {c.batch_size})")
     p.add_argument("--lr", type=learning_rate, help=f"peak learning rate (default {c.learning_rate:g})")
-    p.add_argument("--channels", type=channels, help=f"DS-CNN width (default {m.channels})")
-    p.add_argument("--blocks", type=blocks, help=f"depthwise-separable blocks (default {m.blocks})")
+    p.add_argument("--channels", type=channels,
+                   help=f"width: a DS-CNN's channels, a TC-ResNet's first layer's (default {m.channels})")
+    p.add_argument("--blocks", type=blocks,
+                   help=f"blocks: depthwise-separable (DS-CNN) or residual (TC-ResNet) (default {m.blocks})")
+    p.add_argument("--arch", choices=ARCHS, help=f"network family (default {m.arch}): ds-cnn (depthwise-separable "
+                   "CNN) or tc-resnet (temporal convolutions, the features as channels)")
     p.add_argument("--features", choices=KINDS, default=FeatureConfig.kind,
                    help=f"the front end: {FeatureConfig.n_mfcc} MFCCs or {FeatureConfig.n_mels} log-mel bands per "
                         "frame (default %(default)s); the model's metadata carries it to the host and the board")

@@ -27,6 +27,8 @@ BUILD = REPO / "build" / "qemu"
 ELF, MAP = BUILD / "kws_nano33.elf", BUILD / "kws_nano33.map"
 QEMU = ("qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting", "-icount", "shift=0")
 QEMU_HINT = "qemu-system-arm not found; apt-get install qemu-system-arm"
+# The ops whose CMSIS-NN calls firmware/qemu/layers.cpp times, one layer each (an ADD is counted in the inference only)
+TIMED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "SOFTMAX")
 INSTRUCTIONS_PER_TICK = 40  # the board's timer runs at 25 MHz, one instruction takes 1 ns (firmware/qemu/board.h)
 
 

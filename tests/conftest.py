@@ -143,10 +143,25 @@ def tiny_speech_commands(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_tc_run(tiny_run, tmp_path_factory):
+    """A TC-ResNet trained on tiny_run's tones and its int8 export: (run folder, model path)."""
+    from kws.model.network import ModelConfig
+    from kws.model.quantize import quantize_run
+    from kws.model.train import TrainConfig, train
+
+    base = tmp_path_factory.mktemp("tiny_tc")
+    train(tiny_run[0], base / "run", model_config=ModelConfig(arch="tc-resnet", channels=8, blocks=2),
+          words=("yes", "no"), cache_dir=base / "cache",
+          config=TrainConfig(epochs=10, batch_size=16, learning_rate=1e-2))
+    quantize_run(base / "run", base / "tiny_tc.tflite", cache_dir=base / "cache", tune_minutes=0)
+    return base / "run", base / "tiny_tc.tflite"
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A DS-CNN trained for a few epochs on tones in Speech Commands layout, and its int8 export:
     (data folder, run folder, model path). Seconds, not minutes."""
-    from kws.model.dscnn import ModelConfig
+    from kws.model.network import ModelConfig
     from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 

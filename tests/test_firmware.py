@@ -136,12 +136,12 @@ def log_mel_host(tmp_path_factory):
     """The host harness built against the kws library exported for an (untrained) log-mel model."""
     from kws.labels import LABELS
     from kws.metadata import ModelMetadata, write_metadata
-    from kws.model.dscnn import ModelConfig, build_dscnn
+    from kws.model.network import ModelConfig, build_network
     from kws.model.quantize import to_int8_tflite
 
     tmp = tmp_path_factory.mktemp("log_mel")
     config, network = FeatureConfig(kind="log-mel"), ModelConfig(channels=8, blocks=1)
-    model = build_dscnn((config.n_frames, config.n_features), len(LABELS), network)
+    model = build_network((config.n_frames, config.n_features), len(LABELS), network)
     representative = np.random.default_rng(0).normal(-40, 20, (16, config.n_frames, config.n_features))
     tflite = to_int8_tflite(model, representative.astype(np.float32), network)
     (tmp / "log_mel.tflite").write_bytes(write_metadata(tflite, ModelMetadata(config, LABELS)))

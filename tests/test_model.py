@@ -96,7 +96,7 @@ def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
     """A teacher trained with `yes` and `no` swapped, distilled with the targets all teacher: the student
     calls `yes` clips `no` and the reverse, so it learned the teacher's outputs, not the labels."""
     from kws.data.augment import AugmentConfig
-    from kws.model.dscnn import ModelConfig
+    from kws.model.network import ModelConfig
     from kws.model.run import load_run
     from kws.model.train import TrainConfig, train
 
@@ -123,7 +123,7 @@ def test_distillation_learns_from_the_teacher(tiny_run, tmp_path):
 
 def test_a_log_mel_model_trains_and_runs_on_its_own_front_end(tiny_run, tmp_path):
     from kws.features import mfcc
-    from kws.model.dscnn import ModelConfig
+    from kws.model.network import ModelConfig
     from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 
@@ -156,6 +156,29 @@ def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     ops = {names[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in model.operatorCodes}
     assert ops <= TFLM_OPS, ops - TFLM_OPS
+
+
+def test_a_tc_resnet_learns_in_micro_ops_and_both_runtimes_agree(tiny_run, tiny_tc_run):
+    from ai_edge_litert import schema_py_generated as schema
+
+    from kws.data.cache import clip_features
+    from kws.data.speech_commands import SpeechCommands
+
+    _, model_path = tiny_tc_run
+    meta = load_model_file(model_path)[1]
+    assert meta.model["arch"] == "tc-resnet" and meta.accuracy["int8"] > 0.8  # an untrained model scores ~0.3
+    model = schema.Model.GetRootAs(model_path.read_bytes(), 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    graph = model.Subgraphs(0)
+    ops = {names[max(model.OperatorCodes(graph.Operators(i).OpcodeIndex()).BuiltinCode(),
+                     model.OperatorCodes(graph.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())]
+           for i in range(graph.OperatorsLength())}
+    assert "ADD" in ops and ops <= TFLM_OPS | {"ADD"}, ops
+    dataset = SpeechCommands(tiny_run[0], words=("yes", "no"))
+    features = clip_features(dataset, dataset.split("validation")[:20], FeatureConfig(), progress=False)
+    lite, micro = Model(model_path, "litert"), Model(model_path, "tflm")
+    for f in features:
+        assert np.abs(lite.predict(f) - micro.predict(f)).max() <= 2 * lite.output_quant[0] + 1e-6
 
 
 def test_litert_and_tflm_agree(tiny_run):
@@ -321,7 +344,7 @@ def test_word_head_tells_other_words_apart_and_stays_out_of_the_export(tmp_path)
     apart; the best weights (what is exported) are the 12-class shape alone, and the run resumes from its last
     weights, head included."""
     from kws.features import mfcc
-    from kws.model.dscnn import ModelConfig, build_dscnn, with_word_head
+    from kws.model.network import ModelConfig, build_network, with_word_head
     from kws.model.train import TrainConfig, train
 
     rng = np.random.default_rng(1)
@@ -332,7 +355,7 @@ def test_word_head_tells_other_words_apart_and_stays_out_of_the_export(tmp_path)
     model, prep, state = train(data, tmp_path / "run", **kwargs)
     assert state["train"]["word_head"] == 1.0 and model.output_shape == (None, 3)
 
-    trainer = with_word_head(build_dscnn((49, 10), 3, kwargs["model_config"]), 4)  # _silence_, bed, cat, yes
+    trainer = with_word_head(build_network((49, 10), 3, kwargs["model_config"]), 4)  # _silence_, bed, cat, yes
     trainer.load_weights(tmp_path / "run" / "last.weights.h5")
     x = np.concatenate([[mfcc(a, FeatureConfig()) for a in prep.train_audio], prep.x_val])[..., None]
     said = np.array([c.word for c in prep.train_clips + prep.val_clips])
@@ -347,7 +370,7 @@ def test_word_classes_are_outputs_of_their_own_summed_into_unknown_in_float_and_
     `_unknown_`; the model tells bed from cat, its usual outputs are the sum, and the int8 export keeps 3 outputs
     that agree with the float model."""
     from kws.features import mfcc
-    from kws.model.dscnn import ModelConfig, build_dscnn, with_words_output
+    from kws.model.network import ModelConfig, build_network, with_words_output
     from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 
@@ -362,7 +385,7 @@ def test_word_classes_are_outputs_of_their_own_summed_into_unknown_in_float_and_
     assert state["word_classes"] == ["bed", "cat"] and state["model"]["word_classes"] == 2
     assert model.output_shape == (None, 3)
 
-    trainer = with_words_output(build_dscnn((49, 10), 3, ModelConfig(channels=8, blocks=1, word_classes=2)))
+    trainer = with_words_output(build_network((49, 10), 3, ModelConfig(channels=8, blocks=1, word_classes=2)))
     trainer.load_weights(tmp_path / "run" / "last.weights.h5")  # the best epoch came early, as soon as val was right
     x = np.concatenate([[mfcc(a, FeatureConfig()) for a in prep.train_audio], prep.x_val])[..., None]
     said = np.array([c.word for c in prep.train_clips + prep.val_clips])
@@ -382,15 +405,15 @@ def test_word_classes_are_outputs_of_their_own_summed_into_unknown_in_float_and_
 
 
 def test_init_copies_the_body_of_a_model_with_other_labels_and_refuses_another_width(tmp_path):
-    from kws.model.dscnn import ModelConfig, build_dscnn
+    from kws.model.network import ModelConfig, build_network
     from kws.model.train import _init_from
 
-    shipped = build_dscnn((49, 10), 12, ModelConfig(channels=8, blocks=2, word_classes=3))
+    shipped = build_network((49, 10), 12, ModelConfig(channels=8, blocks=2, word_classes=3))
     shipped.save(tmp_path / "start.keras")
-    wake = build_dscnn((49, 10), 3, ModelConfig(channels=8, blocks=2))
+    wake = build_network((49, 10), 3, ModelConfig(channels=8, blocks=2))
     assert _init_from(wake, tmp_path / "start.keras") == len([l for l in wake.layers if l.weights]) - 1  # not "fc"
     for name in ("conv", "dw1"):  # randomly initialised: equal only if copied
         for mine, theirs in zip(wake.get_layer(name).get_weights(), shipped.get_layer(name).get_weights()):
             assert np.array_equal(mine, theirs)
     with pytest.raises(KwsError, match=r"start\.keras: its network differs from this one's at conv"):
-        _init_from(build_dscnn((49, 10), 3, ModelConfig(channels=6, blocks=2)), tmp_path / "start.keras")
+        _init_from(build_network((49, 10), 3, ModelConfig(channels=6, blocks=2)), tmp_path / "start.keras")

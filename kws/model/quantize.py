@@ -20,7 +20,7 @@ from ..metadata import ModelMetadata, write_metadata
 from ..outputs import output_file, replace_file, replace_with
 from ..stream_eval import TUNE_MINUTES
 from . import native_stderr_muted
-from .dscnn import ModelConfig, build_dscnn
+from .network import ModelConfig, build_network
 from .evaluate import scores
 from .run import load_run
 
@@ -38,7 +38,7 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
     import tensorflow as tf
 
     frames, n_features = representative.shape[1:3]
-    export = build_dscnn((frames, n_features), model.output_shape[-1], model_config, batch_size=1)
+    export = build_network((frames, n_features), model.output_shape[-1], model_config, batch_size=1)
     export.set_weights(model.get_weights())
 
     def samples():
@@ -93,7 +93,7 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
     float_scores = scores(prep.labels, prep.y_val, float_pred)
     metadata = ModelMetadata(
         feature_config, tuple(prep.labels),
-        model={"arch": "ds-cnn", **run.model.to_dict(), "parameters": int(model.count_params())},
+        model={**run.model.to_dict(), "parameters": int(model.count_params())},
         training={"data": [Path(d).name for d in data_dirs + negatives], "clips": len(prep.train_clips),
                   "epochs": config["epochs"], "seed": config["seed"], "teacher": run.teacher},
     )

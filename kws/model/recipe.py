@@ -10,7 +10,7 @@ from ..features import FeatureConfig
 from ..metadata import ModelMetadata
 from ..paths import DEFAULT_INIT, TRAINING_DATA
 from ..stream_eval import TUNE_MINUTES
-from .dscnn import ModelConfig
+from .network import ModelConfig
 from .quantize import quantize_run
 from .run import MODEL
 from .train import TrainConfig, train

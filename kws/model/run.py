@@ -13,7 +13,7 @@ from ..data.augment import AugmentConfig
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..outputs import replace_file, replace_with
-from .dscnn import ModelConfig, build_dscnn
+from .network import ModelConfig, build_network
 
 STATE, BEST, LAST = "state.json", "best.weights.h5", "last.weights.h5"
 MODEL = "model.tflite"  # the int8 model, its float .keras beside it
@@ -96,6 +96,6 @@ def load_run(run_dir) -> tuple[RunSettings, object]:
     if not state_path.is_file() or not weights.is_file():
         raise KwsError(f"{run}: not a finished training run (needs {STATE} and {BEST}); run `kws train --out {run}` first")
     settings = RunSettings.from_state(json.loads(state_path.read_text()))
-    model = build_dscnn((settings.features.n_frames, settings.features.n_features), len(settings.labels), settings.model)
+    model = build_network((settings.features.n_frames, settings.features.n_features), len(settings.labels), settings.model)
     model.load_weights(weights)
     return settings, model

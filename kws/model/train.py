@@ -21,7 +21,7 @@ from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
 from ..outputs import output_folder
-from .dscnn import ModelConfig, build_dscnn, with_word_head, with_words_output
+from .network import ModelConfig, build_network, with_word_head, with_words_output
 from .run import BEST, LAST, PARTS, RunSettings, load_run, new_state, read_state, save_weights, start_run, write_state
 
 
@@ -251,7 +251,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         raise KwsError("--word-head and --word-classes are two ways to name other words: add --word-classes 0 to "
                        "train with --word-head")
     model_config = dataclasses.replace(model_config, word_classes=len(own_words))
-    model = build_dscnn((feature_config.n_frames, feature_config.n_features), n, model_config)
+    model = build_network((feature_config.n_frames, feature_config.n_features), n, model_config)
     teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
     loss, metric = ((keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), "accuracy")
                     if teacher_model is None else distillation_loss(n, config))
