@@ -16,7 +16,7 @@ from . import __version__
 from .data.cache import cache_folder
 from .data.record import TAKES, record_session
 from .data.speech_commands import SPLITS
-from .data.synth import CLIPS, SEED, synthesize
+from .data.synth import CLIPS, DEFAULT_ENGINES, ENGINES, SEED, TRANSFORMS, synthesize, voice_table
 from .errors import KwsError
 from .features import KINDS, FeatureConfig
 from .metadata import ModelMetadata
@@ -235,7 +235,14 @@ def _data_import(args) -> None:
 
 
 def _synth(args) -> None:
-    written = synthesize(args.word, args.out, args.count, seed=args.seed)
+    if args.list_voices:
+        print(voice_table())
+        return
+    if args.word is None or args.out is None:
+        raise KwsError("kws synth needs a WORD and --out DIR (e.g. `kws synth marvin --out mywords`), or "
+                       "--list-voices")
+    written = synthesize(args.word, args.out, args.count, seed=args.seed, engines=args.engine,
+                         transforms=args.transform or ())
     print(f"wrote {len(written)} new synthetic clip(s) of {args.word!r} under {Path(args.out) / args.word}"
           + (f" ({args.count - len(written)} already there; another --seed makes others)"
              if len(written) < args.count else ""))
@@ -472,11 +479,21 @@ def _add_data(sub) -> None:
 
 
 def _add_synth(sub) -> None:
-    p = sub.add_parser("synth", help="synthesize examples of a word with offline text-to-speech (espeak-ng)",
-                       description="Make synthetic 1 s clips of WORD with espeak-ng voices, varying speed, pitch "
-                                   "and noise, saved as 16 kHz mono wav under OUT/WORD/.")
-    p.add_argument("word", help="the word to synthesize")
-    p.add_argument("--out", required=True, help="data folder")
+    p = sub.add_parser("synth", help="synthesize examples of a word with offline text-to-speech voices",
+                       description="Make synthetic 1 s clips of WORD with text-to-speech voices (engines: "
+                                   f"{', '.join(ENGINES)}; --list-voices shows which are installed), engine by "
+                                   "engine in turn, varying speed, pitch and noise, saved as 16 kHz mono wav under "
+                                   "OUT/WORD/.")
+    p.add_argument("word", nargs="?", help="the word to synthesize")
+    p.add_argument("--out", help="data folder (required with WORD)")
+    p.add_argument("--engine", action="append", choices=list(ENGINES),
+                   help=f"use this engine's voices (repeatable; default {' and '.join(DEFAULT_ENGINES)}: the others' "
+                        "voices beside it lowered a many-speaker word's score, docs/custom_words.md)")
+    p.add_argument("--transform", action="append", choices=TRANSFORMS,
+                   help="tract: new speakers from every voice, formants scaled (each its own speaker id); room: each "
+                        "clip in a simulated room (needs pyroomacoustics); repeatable (default: none)")
+    p.add_argument("--list-voices", action="store_true",
+                   help="list every engine's voices, their speaker ids and whether they are installed, then exit")
     p.add_argument("--count", type=count, default=CLIPS, help="clips to make (default %(default)s)")
     p.add_argument("--seed", type=seed, default=SEED, help="random seed (default %(default)s)")
     p.set_defaults(handler=_synth)

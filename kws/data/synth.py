@@ -1,55 +1,32 @@
-"""`kws synth`: synthetic examples of a word from espeak-ng voices, as 1 s clips in Speech Commands layout."""
+"""`kws synth`: synthetic examples of a word from every installed text-to-speech engine's voices (voices.py), as
+1 s clips in Speech Commands layout, one speaker id per voice (and per voice transformed, transforms.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from ..errors import KwsError
 from .clips import CLIP_SAMPLES, SAMPLE_RATE, clip_around, save_clip, segments, word_folder
+from .transforms import TRACT, TRANSFORMS, reverberate, room_responses, scale_formants, tract_speaker
+from .voices import ALL_VOICES, ENGINES, ESPEAK_OCTAVE, Voice, installed, render
 
-# English voices and voice variants of Debian's espeak-ng 1.51 (`espeak-ng --voices=en`, `--voices=variant`)
-VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
-VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3",
-            "croak", "whisper")
 SPEED_WPM = (120, 220)
-PITCH = (20, 80)
+PITCH = (20, 80)  # espeak-ng's scale, 50 the voice's own: its F0 times 0.76-1.32
 PEAK_DB = (-20.0, -3.0)  # clip peak level
 NOISE_DB = (-70.0, -45.0)  # added white noise, RMS
 MAX_WORD_S = 0.9  # longer renderings are spoken again, faster
 CLIPS = 200  # `kws synth`'s clips per word
 SEED = 0
+# The engines used unless others are asked for: with flite's and festival's voices beside espeak-ng's (a third of
+# the clips each), a many-speaker "eight" was found less often within 1 false accept per hour (50.8 and 56.0 %
+# against 72.2 %, docs/custom_words.md); they stay one `--engine` away.
+DEFAULT_ENGINES = ("espeak-ng",)
 
-
-def _speak(exe: str, voice: str, speed: int, pitch: int, text: str, wav: Path) -> np.ndarray:
-    """espeak-ng's rendering of `text` as 16 kHz float32."""
-    done = subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text],
-                          capture_output=True, text=True)
-    if done.returncode != 0 or not wav.exists():
-        message = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-        raise KwsError(f"espeak-ng failed on voice {voice!r} ({message}); check `espeak-ng --voices=en`")
-    audio, rate = sf.read(wav, dtype="float32")
-    if rate != SAMPLE_RATE:
-        import soxr
-
-        audio = soxr.resample(audio, rate, SAMPLE_RATE).astype(np.float32)
-    return audio
-
-
-def speaker_for(voice: str) -> str:
-    """The speaker id of a synthetic voice ("en-us+m3"): sha1 of "tts:" + voice, so the split rule keeps each
-    voice in one split."""
-    return hashlib.sha1(f"tts:{voice}".encode()).hexdigest()[:8]
-
-
-ALL_VOICES = tuple(v + (f"+{x}" if x else "") for v in VOICES for x in VARIANTS)
-SYNTHETIC_SPEAKERS = frozenset(speaker_for(v) for v in ALL_VOICES)
+SYNTHETIC_SPEAKERS = frozenset(tract_speaker(v, f) for v in ALL_VOICES for f in (1, *TRACT))
 
 
 def is_synthetic(path: Path) -> bool:
@@ -57,30 +34,59 @@ def is_synthetic(path: Path) -> bool:
     return Path(path).name.split("_nohash_")[0] in SYNTHETIC_SPEAKERS
 
 
-def synthesize(word, out_dir, count=CLIPS, seed=SEED) -> list[Path]:
-    """Make `count` 1 s clips of `word` (underscores are read as spaces) under OUT/WORD/, cycling through
-    VOICES x VARIANTS in a seeded order with a random speed, pitch, level and a little white noise each.
-    The same seed gives the same clips, so run again it adds none: returns the new clips' paths (a clip the folder
-    already holds is not written twice)."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise KwsError("espeak-ng is not installed, so no speech can be synthesized; install it "
-                       "(Debian/Ubuntu: `sudo apt-get install espeak-ng`, macOS: `brew install espeak-ng`)")
+def available_voices(engines=None) -> list[Voice]:
+    """The installed voices of `engines` (default: DEFAULT_ENGINES), engine by engine. An engine that is not installed is skipped
+    with a note on stderr when another is; none installed is an error naming the packages."""
+    names = list(dict.fromkeys(engines or DEFAULT_ENGINES))
+    if unknown := [n for n in names if n not in ENGINES]:
+        raise KwsError(f"unknown engine {unknown[0]!r}; pick one of {', '.join(ENGINES)}")
+    voices = [v for name in names for v in installed(name)]
+    missing = [name for name in names if not installed(name)]
+    if not voices:
+        packages = " ".join(ENGINES[n].packages for n in names)
+        raise KwsError(f"no speech synthesizer is installed ({', '.join(names)}), so no speech can be synthesized; "
+                       f"install {'it' if len(names) == 1 else 'them'} (Debian/Ubuntu: `sudo apt-get install "
+                       f"{packages}`, macOS: `brew install espeak-ng`)")
+    for name in missing:
+        print(f"note: {name} is not installed, so its voices are skipped (`sudo apt-get install "
+              f"{ENGINES[name].packages}` adds them)", file=sys.stderr)
+    return voices
+
+
+def synthesize(word, out_dir, count=CLIPS, seed=SEED, engines=None, transforms=()) -> list[Path]:
+    """Make `count` 1 s clips of `word` (underscores are read as spaces) under OUT/WORD/ from the installed voices of
+    `engines` (default: DEFAULT_ENGINES): engine by engine in turn, each engine's voices in a seeded order, so every engine
+    gives an equal share (espeak-ng's 144 voices are one synthesizer), each clip with a random speed, pitch, level
+    and a little white noise. `transforms` (TRANSFORMS): "tract" gives each clip one of TRACT's formant factors or
+    none, a speaker of its own; "room" puts each clip in one of ROOMS simulated rooms (its voice's speaker id).
+    The same seed, engines and transforms give the same clips, so run again it adds none: returns the new clips'
+    paths (a clip the folder already holds is not written twice)."""
+    if unknown := set(transforms) - set(TRANSFORMS):
+        raise KwsError(f"unknown transform {sorted(unknown)[0]!r}; pick from {', '.join(TRANSFORMS)}")
+    voices = available_voices(engines)
     folder = word_folder(out_dir, word)
+    rooms = room_responses(np.random.default_rng([seed, 1])) if "room" in transforms else None
     text = word.replace("_", " ")
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(ALL_VOICES))
+    by_engine = [[v for v in voices if v.engine == e] for e in dict.fromkeys(v.engine for v in voices)]
+    orders = [[group[i] for i in rng.permutation(len(group))] for group in by_engine]
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(count):
-            voice = ALL_VOICES[order[i % len(ALL_VOICES)]]
+            order = orders[i % len(orders)]
+            voice = order[i // len(orders) % len(order)]
             speed, pitch = int(rng.integers(*SPEED_WPM, endpoint=True)), int(rng.integers(*PITCH, endpoint=True))
             peak_db, noise_db = rng.uniform(*PEAK_DB), rng.uniform(*NOISE_DB)
+            tract = (1, *TRACT)[rng.integers(len(TRACT) + 1)] if "tract" in transforms else 1
+            room = rooms[rng.integers(len(rooms))] if rooms else None
+            f0 = 2 ** ((pitch - 50) / ESPEAK_OCTAVE) / tract  # the formant scaling below brings it back
             while True:
-                audio = _speak(exe, voice, speed, pitch, text, Path(tmp) / "tts.wav")
+                audio = render(voice, text, speed / tract, f0, Path(tmp) / "tts.wav")
+                if tract != 1:
+                    audio = scale_formants(audio, tract)
                 spans = segments(audio)
                 if not spans:
-                    raise KwsError(f"espeak-ng says nothing for {word!r}; give a word made of letters")
+                    raise KwsError(f"{voice.engine} says nothing for {word!r}; give a word made of letters")
                 start, end = spans[0][0], spans[-1][1]
                 if end - start <= MAX_WORD_S * SAMPLE_RATE:
                     break
@@ -89,8 +95,22 @@ def synthesize(word, out_dir, count=CLIPS, seed=SEED) -> list[Path]:
                                    "minute; a clip holds 1 s, so pick a shorter word")
                 speed = min(450, round(speed * 1.25))
             clip = clip_around(audio, start, end, np.zeros(1, np.float32))
+            if room is not None:
+                clip = reverberate(clip, room)
             clip *= 10 ** (peak_db / 20) / np.max(np.abs(clip))
             clip += 10 ** (noise_db / 20) * rng.standard_normal(CLIP_SAMPLES).astype(np.float32)
-            if path := save_clip(clip, folder, speaker_for(voice)):
+            if path := save_clip(clip, folder, tract_speaker(voice, tract)):
                 written.append(path)
     return written
+
+
+def voice_table() -> str:
+    """`kws synth --list-voices`: every voice each engine knows, its speaker id and whether it is installed."""
+    rows = [("engine", "voice", "speaker", "installed")]
+    for v in ALL_VOICES:
+        missing = f"no (apt-get install {ENGINES[v.engine].packages})"
+        rows.append((v.engine, v.name, v.speaker, "yes" if v in installed(v.engine) else missing))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(r, widths)) + "  " + r[3] for r in rows]
+    found = sum(r[3] == "yes" for r in rows[1:])
+    return "\n".join(lines + [f"{found} of {len(ALL_VOICES)} voices installed"])

@@ -1,0 +1,64 @@
+"""Voice transforms for `kws synth --transform`: `tract`, new speakers from every voice with a shorter or longer
+vocal tract (formants scaled); `room`, each clip heard in a simulated room (pyroomacoustics)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..errors import KwsError
+from .clips import SAMPLE_RATE
+from .voices import Voice
+
+TRANSFORMS = ("tract", "room")
+TRACT = (0.84, 0.92, 1.09, 1.19)  # formant scale factors: each one a new speaker of every voice
+ROOMS = 16  # simulated rooms per `synthesize` call, drawn from its seed
+ROOM_SIZE_M = ((3.0, 3.0, 2.4), (8.0, 6.0, 3.5))  # shoebox length, width, height: smallest, largest
+RT60_S = (0.15, 0.6)  # reverberation time of the rooms: a furnished home to a bare one
+
+
+def tract_speaker(voice: Voice, factor: float) -> str:
+    """The speaker id of `voice` with formants scaled by `factor`: its own at 1, else sha1 of "tts:KEY|tractF"."""
+    if factor == 1:
+        return voice.speaker
+    return hashlib.sha1(f"tts:{voice.key}|tract{factor:g}".encode()).hexdigest()[:8]
+
+
+def scale_formants(audio: np.ndarray, factor: float) -> np.ndarray:
+    """`audio` played `factor` times faster: every frequency times `factor`, the duration divided by it. Rendered
+    `factor` times slower with its pitch divided by `factor`, a voice keeps its speed and pitch and only its
+    formants move, as with a vocal tract 1 / `factor` as long (flite's rms and festival's HTS voice, whose pitch
+    is their own, move theirs too)."""
+    import soxr
+
+    return soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE / factor).astype(np.float32)
+
+
+def room_responses(rng: np.random.Generator, count: int = ROOMS) -> list[np.ndarray]:
+    """Impulse responses of `count` shoebox rooms (image source method), each with a random size, reverberation
+    time, source and microphone position, normalised to a unit direct path."""
+    try:
+        import pyroomacoustics as pra
+    except ImportError:
+        raise KwsError("--transform room needs pyroomacoustics; install it (`pip install pyroomacoustics`, "
+                       "or `pip install -e .[train]`)") from None
+    responses = []
+    for _ in range(count):
+        size = rng.uniform(*ROOM_SIZE_M)
+        absorption, max_order = pra.inverse_sabine(rng.uniform(*RT60_S), size)
+        room = pra.ShoeBox(size, fs=SAMPLE_RATE, materials=pra.Material(absorption), max_order=max_order)
+        room.add_source(rng.uniform(0.5, size - 0.5))
+        room.add_microphone(rng.uniform(0.5, size - 0.5))
+        room.compute_rir()
+        rir = np.asarray(room.rir[0][0], np.float32)
+        responses.append(rir / np.max(np.abs(rir)))
+    return responses
+
+
+def reverberate(clip: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """`clip` convolved with a room's impulse response, its direct sound where it was, the same length."""
+    n = len(clip) + len(response) - 1
+    wet = np.fft.irfft(np.fft.rfft(clip, n) * np.fft.rfft(response, n), n)
+    delay = int(np.argmax(np.abs(response)))
+    return wet[delay : delay + len(clip)].astype(np.float32)

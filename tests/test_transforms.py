@@ -1,0 +1,80 @@
+"""`kws synth --transform`: tract (formants scaled, speed and pitch kept, a new speaker id) and room (simulated
+reverberation)."""
+
+import re
+import sys
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+from kws.cli import main
+from kws.data.clips import segments
+from kws.data.synth import SYNTHETIC_SPEAKERS, is_synthetic, synthesize
+from kws.data.transforms import TRACT, reverberate, room_responses, scale_formants, tract_speaker
+from kws.data.voices import ALL_VOICES, Voice, render
+from kws.errors import KwsError
+
+
+def measure(audio):
+    """(duration of the sound in s, median F0 in Hz, spectral centroid in Hz) of a rendering."""
+    spans = segments(audio)
+    sound = audio[spans[0][0] : spans[-1][1]]
+    f0 = np.median(librosa.yin(sound, fmin=60, fmax=500, sr=16000))
+    centroid = np.median(librosa.feature.spectral_centroid(y=sound, sr=16000, n_fft=512)[0])
+    return len(sound) / 16000, f0, centroid
+
+
+@pytest.mark.parametrize("factor", [TRACT[0], TRACT[-1]])
+def test_tract_moves_the_formants_and_keeps_speed_and_pitch(factor, tmp_path):
+    voice = Voice("festival", "kal_diphone")  # a voice whose pitch the engine sets
+    plain = measure(render(voice, "seven", 175, 1, tmp_path / "a.wav"))
+    moved = measure(scale_formants(render(voice, "seven", 175 / factor, 1 / factor, tmp_path / "b.wav"), factor))
+    assert moved[0] == pytest.approx(plain[0], rel=0.1)
+    assert moved[1] == pytest.approx(plain[1], rel=0.06)
+    assert moved[2] / plain[2] == pytest.approx(factor, rel=0.06)
+
+
+def test_tract_speakers_are_new_stable_and_synthetic(tmp_path):
+    paths = synthesize("marvin", tmp_path, 15, seed=2, transforms=["tract"])
+    speakers = {re.fullmatch(r"([0-9a-f]{8})_nohash_\d+\.wav", p.name).group(1) for p in paths}
+    base = {v.speaker for v in ALL_VOICES}
+    assert speakers - base and speakers & base  # transformed voices, and some left as they were
+    assert all(is_synthetic(p) for p in paths) and speakers <= SYNTHETIC_SPEAKERS
+    assert tract_speaker(Voice("flite", "slt"), 1) == "ec9749af" and tract_speaker(Voice("flite", "slt"), 0.84) == \
+        "bf2103a4"
+    assert len(SYNTHETIC_SPEAKERS) == len(ALL_VOICES) * (1 + len(TRACT))  # every derived speaker its own id
+    again = synthesize("marvin", tmp_path / "again", 15, seed=2, transforms=["tract"])
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+
+
+def test_room_adds_a_reverberant_tail_behind_the_direct_sound():
+    rooms = room_responses(np.random.default_rng(0), 2)
+    assert all(r.max() == 1 and len(r) > 0.1 * 16000 for r in rooms)
+    clip = np.zeros(16000, np.float32)
+    clip[6000] = 1  # a click
+    for room in rooms:
+        wet = reverberate(clip, room)
+        assert len(wet) == 16000 and np.argmax(np.abs(wet)) == 6000  # the direct sound stays where it was
+        tail = slice(6500, 9000)  # 30-190 ms after the click: reflections
+        assert np.sum(wet[tail] ** 2) > 0.005 * np.sum(wet**2) and not clip[tail].any()  # above -23 dB
+
+
+def test_room_clips_are_clips_of_the_word(tmp_path):
+    paths = synthesize("marvin", tmp_path, 6, transforms=["room", "tract"])
+    for path in paths:
+        clip = sf.read(path, dtype="float32")[0]
+        spans = segments(clip)
+        assert len(clip) == 16000 and spans and 0.3 < (spans[0][0] + spans[-1][1]) / 2 / 16000 < 0.7
+
+
+def test_transform_option_and_its_errors(tmp_path, monkeypatch, capsys):
+    assert main(["synth", "marvin", "--out", str(tmp_path), "--count", "2", "--transform", "tract"]) == 0
+    assert "wrote 2 new synthetic clip(s)" in capsys.readouterr().out
+    with pytest.raises(KwsError, match="unknown transform 'echo'; pick from tract, room"):
+        synthesize("marvin", tmp_path, 1, transforms=["echo"])
+    monkeypatch.setitem(sys.modules, "pyroomacoustics", None)  # as if not installed
+    assert main(["synth", "marvin", "--out", str(tmp_path), "--transform", "room"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--transform room needs pyroomacoustics; install it (`pip install" in err[0]
