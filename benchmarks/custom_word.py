@@ -8,8 +8,8 @@ one-speaker protocol), or a word of many speakers (cross-speaker).
     python benchmarks/custom_word.py --word eight --real-train 50 --held-out validation
     python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0]
 
-Both train `kws train --wake-word WORD` as a user would (`train_and_quantize`): espeak-ng examples (`kws synth`,
---synth of them) plus real takes, with the other words of every data folder as negatives (the rule of
+Both train `kws train --wake-word WORD` as a user would (`train_and_quantize`): synthetic examples (`kws synth`,
+--synth of them, from --engine's voices, espeak-ng's by default, with --transform's) plus real takes, with the other words of every data folder as negatives (the rule of
 `--negatives`: their clips of WORD are left out). The wall time of synthesis, training, quantization and tuning is
 reported; the stream evaluation is not in it.
 
@@ -44,7 +44,8 @@ import time
 from pathlib import Path
 
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
-from kws.data.synth import synthesize
+from kws.data.synth import DEFAULT_ENGINES, TRANSFORMS, synthesize
+from kws.data.voices import ENGINES
 from kws.metadata import load_model_file
 from kws.model.recipe import run_model, train_and_quantize, train_config
 from kws.options import on_off
@@ -164,7 +165,7 @@ def one_speaker(args, out: Path) -> dict:
     negatives = [args.data, others]
     if not args.rescore:
         mine = out / "mine"
-        synthesize(args.word, mine, args.synth, seed=0)
+        synthesize(args.word, mine, args.synth, seed=0, engines=args.engine, transforms=args.transform or ())
         link_files(mine / args.word, train_real)
         for p in own:  # the user's own other words, recorded beside the wake word
             link_files(mine / p.parent.name, [p])
@@ -266,6 +267,10 @@ def main():
     parser.add_argument("--data", default=DEFAULT_DATA, type=Path, help="the Speech Commands folder")
     parser.add_argument("--digits", default=DIGITS_DATA, type=Path, help="the Free Spoken Digit folder")
     parser.add_argument("--synth", type=int, default=400, help="synthetic examples (default 400)")
+    parser.add_argument("--engine", action="append", choices=list(ENGINES),
+                        help=f"text-to-speech engines, as `kws synth --engine` (default {' and '.join(DEFAULT_ENGINES)})")
+    parser.add_argument("--transform", action="append", choices=TRANSFORMS,
+                        help="voice transforms, as `kws synth --transform` (default none)")
     parser.add_argument("--real-train", type=int,
                         help="real clips of the word used for training (default 40 one-speaker, 0 cross-speaker)")
     parser.add_argument("--fold", type=int, default=0,
@@ -314,9 +319,9 @@ def main():
 
     start = time.perf_counter()
     mine = out / "mine"
-    synthesize(args.word, mine, args.synth, seed=0)
+    synthesize(args.word, mine, args.synth, seed=0, engines=args.engine, transforms=args.transform or ())
     for i, other in enumerate(w for w in args.confusable.split(",") if w):
-        synthesize(other, mine, args.synth // 4, seed=1 + i)
+        synthesize(other, mine, args.synth // 4, seed=1 + i, engines=args.engine, transforms=args.transform or ())
     link_files(mine / args.word, train_real)
     negatives = [args.data, args.digits]  # their clips of the word are left out
     held_out = out / "held_out"
