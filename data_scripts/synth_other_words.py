@@ -43,6 +43,8 @@ def _keep_training_voices(paths) -> list[Path]:
 
 
 def make(out: Path, per_word: int, per_common_word: int) -> int:
+    if out.is_dir() and any(out.iterdir()):  # its common words are numbered from 0: a second run would replace them
+        raise KwsError(f"{out}: already holds files; pick a new --out (this script writes a whole folder)")
     written = 0
     for i, word in enumerate(tqdm(SPEECH_COMMANDS_OTHER, desc="other words", unit="word")):
         written += len(_keep_training_voices(synthesize(word, out, per_word, seed=i)))

@@ -24,3 +24,4 @@ def test_synthetic_other_words_are_training_negatives(tmp_path, monkeypatch):
     data = SpeechCommands(out)
     assert {c.label for c in data.recorded} == {"_unknown_"} and not data.split("validation")
     assert len({c.word for c in data.recorded}) == 3  # the common words are one word of _unknown_
+    assert script.main(["--out", str(out)]) == 2  # a second run into it would replace its common words
