@@ -351,8 +351,8 @@ def _add_evaluate(sub) -> None:
 def _add_train(sub) -> None:
     c, wake = train_config(), train_config(wake_words=True)
     m, wake_m = network_config(), network_config(wake_words=True)
-    p = sub.add_parser("train", help="train a DS-CNN (the 12 classes, or your wake words), then quantize it",
-                       description="Train the DS-CNN (Keras) with augmentation, class weights and a cosine schedule; "
+    p = sub.add_parser("train", help="train a network (the 12 classes, or your wake words), then quantize it",
+                       description="Train the network (Keras; --arch) with augmentation, class weights and a cosine schedule; "
                                    "checkpoints every epoch to OUT, then writes OUT/model.tflite (int8, with "
                                    "metadata and tuned detection defaults) and OUT/model.keras. With --wake-word: "
                                    "classes _silence_, _unknown_ and your words; DATA/WORD/ clips are the positives, "
@@ -372,7 +372,7 @@ def _add_train(sub) -> None:
     p.add_argument("--channels", type=channels,
                    help=f"width: a DS-CNN's channels, a TC-ResNet's first layer's (default {m.channels})")
     p.add_argument("--blocks", type=blocks,
-                   help=f"blocks: depthwise-separable (DS-CNN) or residual (TC-ResNet) (default {m.blocks})")
+                   help=f"blocks: depthwise-separable (DS-CNN) or residual (TC-ResNet); default {m.blocks}")
     p.add_argument("--arch", choices=ARCHS, help=f"network family (default {m.arch}): ds-cnn (depthwise-separable "
                    "CNN) or tc-resnet (temporal convolutions, the features as channels)")
     p.add_argument("--features", choices=KINDS, default=FeatureConfig.kind,

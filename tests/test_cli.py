@@ -167,7 +167,8 @@ def test_train_help_states_the_defaults_training_uses():
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
     c, wake, m = train_config(), train_config(wake_words=True), network_config()
     for stated in (f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)", f"batch size (default {c.batch_size})",
-                   f"DS-CNN width (default {m.channels})", f"depthwise-separable blocks (default {m.blocks})",
+                   f"first layer's (default {m.channels})", "blocks: depthwise-separable (DS-CNN)",
+                   f"network family (default {m.arch})",
                    f"dense layer (default {m.dropout:g}; {network_config(True).dropout:g} with --wake-word)",
                    f"random seed (default {c.seed})", f"share of the loss (default {c.distill_weight})",
                    f"(default {wake.hard_negatives:g} with --wake-word, else {c.hard_negatives:g}: off)"):
