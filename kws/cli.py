@@ -370,11 +370,14 @@ def _add_train(sub) -> None:
     p.add_argument("--batch-size", type=count, help=f"batch size (default {c.batch_size})")
     p.add_argument("--lr", type=learning_rate, help=f"peak learning rate (default {c.learning_rate:g})")
     p.add_argument("--channels", type=channels,
-                   help=f"width: a DS-CNN's channels, a TC-ResNet's first layer's (default {m.channels})")
+                   help=f"width: a DS-CNN's channels, a TC-ResNet's first layer's, a BC-ResNet's first stage's "
+                        f"(default {m.channels})")
     p.add_argument("--blocks", type=blocks,
-                   help=f"blocks: depthwise-separable (DS-CNN) or residual (TC-ResNet); default {m.blocks}")
+                   help=f"blocks: depthwise-separable (DS-CNN), residual (TC-ResNet) or stages (BC-ResNet, up to 4); "
+                        f"default {m.blocks}")
     p.add_argument("--arch", choices=ARCHS, help=f"network family (default {m.arch}): ds-cnn (depthwise-separable "
-                   "CNN) or tc-resnet (temporal convolutions, the features as channels)")
+                   "CNN), tc-resnet (temporal convolutions, the features as channels) or bc-resnet (broadcasted "
+                   "residual, for --features log-mel)")
     p.add_argument("--features", choices=KINDS, default=FeatureConfig.kind,
                    help=f"the front end: {FeatureConfig.n_mfcc} MFCCs or {FeatureConfig.n_mels} log-mel bands per "
                         "frame (default %(default)s); the model's metadata carries it to the host and the board")

@@ -143,18 +143,23 @@ def tiny_speech_commands(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_tc_run(tiny_run, tmp_path_factory):
-    """A TC-ResNet trained on tiny_run's tones and its int8 export: (run folder, model path)."""
+def tiny_families(tiny_run, tmp_path_factory):
+    """A TC-ResNet (MFCCs) and a BC-ResNet (log-mel bands) trained on tiny_run's tones, and their int8 exports:
+    family -> (run folder, model path)."""
+    from kws.features import FeatureConfig
     from kws.model.network import ModelConfig
     from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 
-    base = tmp_path_factory.mktemp("tiny_tc")
-    train(tiny_run[0], base / "run", model_config=ModelConfig(arch="tc-resnet", channels=8, blocks=2),
-          words=("yes", "no"), cache_dir=base / "cache",
-          config=TrainConfig(epochs=10, batch_size=16, learning_rate=1e-2))
-    quantize_run(base / "run", base / "tiny_tc.tflite", cache_dir=base / "cache", tune_minutes=0)
-    return base / "run", base / "tiny_tc.tflite"
+    base, runs = tmp_path_factory.mktemp("tiny_families"), {}
+    for family, features, width in (("tc-resnet", "mfcc", 8), ("bc-resnet", "log-mel", 4)):
+        run, model = base / family / "run", base / family / "model.tflite"
+        train(tiny_run[0], run, feature_config=FeatureConfig(kind=features),
+              model_config=ModelConfig(arch=family, channels=width, blocks=2), words=("yes", "no"),
+              cache_dir=base / "cache", config=TrainConfig(epochs=10, batch_size=16, learning_rate=1e-2))
+        quantize_run(run, model, cache_dir=base / "cache", tune_minutes=0)
+        runs[family] = run, model
+    return runs
 
 
 @pytest.fixture(scope="session")

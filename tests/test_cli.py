@@ -167,7 +167,7 @@ def test_train_help_states_the_defaults_training_uses():
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
     c, wake, m = train_config(), train_config(wake_words=True), network_config()
     for stated in (f"epochs (default {c.epochs}; {wake.epochs} with --wake-word)", f"batch size (default {c.batch_size})",
-                   f"first layer's (default {m.channels})", "blocks: depthwise-separable (DS-CNN)",
+                   f"first stage's (default {m.channels})", "blocks: depthwise-separable (DS-CNN)",
                    f"network family (default {m.arch})",
                    f"dense layer (default {m.dropout:g}; {network_config(True).dropout:g} with --wake-word)",
                    f"random seed (default {c.seed})", f"share of the loss (default {c.distill_weight})",

@@ -45,13 +45,13 @@ def runs(image, data_dir, shipped_model, tmp_path_factory):
     return {"clips": (clips_run, features, aligned), "stream": (stream_run, stream_pcm)}
 
 
-@pytest.mark.parametrize("family", ["ds-cnn", "tc-resnet"])
-def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, tiny_tc_run, tmp_path, family):
+@pytest.mark.parametrize("family", ["ds-cnn", "tc-resnet", "bc-resnet"])
+def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, tiny_families, tmp_path, family):
     """The README's custom-word flow: `kws export-firmware --model MINE --out DIR`, then `make -C firmware/qemu
     SKETCH=DIR` builds DIR as it is (its copy of the library), and the image boots and infers; for each family."""
     from kws.cli import main
 
-    model = Model(tiny_run[2] if family == "ds-cnn" else tiny_tc_run[1])
+    model = Model(tiny_run[2] if family == "ds-cnn" else tiny_families[family][1])
     sketch = tmp_path / f"custom_{family.replace('-', '_')}"
     assert main(["export-firmware", "--model", str(model.path), "--out", str(sketch)]) == 0
     elf = build(sketch=sketch)

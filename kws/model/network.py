@@ -3,7 +3,9 @@ dropout, dense, softmax, and the other words' outputs summed into `_unknown_`), 
 
 - "ds-cnn": the depthwise-separable CNN of "Hello Edge", sized for a Cortex-M4;
 - "tc-resnet": a temporal-convolution ResNet (Choi et al. 2019): the features of a frame are the channels of 1-D
-  convolutions over time, in residual blocks that halve the time axis."""
+  convolutions over time, in residual blocks that halve the time axis;
+- "bc-resnet": a broadcasted-residual network (Kim et al. 2021): frequency-wise convolutions, and temporal ones on
+  their average over frequency, broadcast back."""
 
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ import numpy as np
 from ..errors import KwsError
 
 
-ARCHS = ("ds-cnn", "tc-resnet")
+ARCHS = ("ds-cnn", "tc-resnet", "bc-resnet")
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """The network: its family, its width (`channels`: a DS-CNN's; a TC-ResNet's first layer, its blocks widen by
-    half of it each) and depth (`blocks`), the DS-CNN's first convolution, dropout, and outputs for other words."""
+    half of it each; a BC-ResNet's first stage) and depth (`blocks`; a BC-ResNet's stages, up to 4), the DS-CNN's
+    first convolution, a TC-ResNet's temporal kernel, dropout, and outputs for other words."""
 
     channels: int = 34  # 32 scored 0.6 points lower on float validation (models/README.md); 36 would pass 16 KB
     blocks: int = 4
@@ -93,8 +96,7 @@ def dscnn_body(x, config: ModelConfig):
 
 def tcresnet_body(x, config: ModelConfig):
     """A convolution over 3 frames and all the features (which become the channels; no padding: two frames fewer),
-    then `blocks` residual
-    blocks of two temporal convolutions (`kernel` frames), the first halving the time axis, widening by
+    then `blocks` residual blocks of two temporal convolutions (`kernel` frames), the first halving the time axis, widening by
     channels / 2 a block; a 1x1 convolution on the shortcut where the shape changes."""
     from keras import layers
 
@@ -114,7 +116,49 @@ def tcresnet_body(x, config: ModelConfig):
     return x
 
 
-BODIES = {"ds-cnn": dscnn_body, "tc-resnet": tcresnet_body}
+def _bc_block(x, width: int, freq_stride: int, dilation: int, name: str):
+    """A broadcasted-residual block (Kim et al. 2021): a frequency-wise depthwise convolution f2 (3 bands; where
+    the width changes, a 1x1 convolution first and no identity), then f1 on its average over frequency: a temporal
+    depthwise convolution (3 frames, dilated), ReLU, a 1x1 convolution; f1's output, one value per frame and
+    channel, is broadcast back over frequency and added. Batch norm stands in for sub-spectral norm."""
+    from keras import layers
+
+    transition = x.shape[-1] != width or freq_stride > 1
+    if transition:
+        x = _bn_relu(layers.Conv2D(width, 1, use_bias=False, name=f"{name}_in")(x), f"{name}_in")
+    f2 = layers.DepthwiseConv2D((1, 3), strides=(1, freq_stride), padding="same", use_bias=False,
+                                name=f"{name}_f2")(x)
+    f2 = _bn_relu(f2, f"{name}_f2", relu=False)
+    y = layers.AveragePooling2D((1, f2.shape[2]), name=f"{name}_avg")(f2)
+    y = layers.DepthwiseConv2D((3, 1), dilation_rate=(dilation, 1), padding="same", use_bias=False,
+                               name=f"{name}_f1")(y)
+    y = _bn_relu(y, f"{name}_f1")
+    y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_pw")(y)
+    parts = [f2, y] if transition else [x, f2, y]
+    return layers.ReLU(name=f"{name}_relu")(layers.Add(name=f"{name}_add")(parts))
+
+
+def bcresnet_body(x, config: ModelConfig):
+    """BC-ResNet (Kim et al. 2021) on (frames, bands): a 5x5 convolution halving the bands (2 x `channels`), then
+    `blocks` stages of widths 1, 1.5, 2, 2.5 x `channels`, each a transition block and 0, 0, 2, 2 more, the 2nd and
+    3rd halving the bands, the 3rd and 4th dilating time by 2 and 4; a 5x5 depthwise convolution over what is left
+    of the bands and a 1x1 convolution to 4 x `channels`. Made for 40 log-mel bands (`kws train --features
+    log-mel`)."""
+    from keras import layers
+
+    c = config.channels
+    x = layers.Conv2D(2 * c, 5, strides=(1, 2), padding="same", use_bias=False, name="conv")(x)
+    x = _bn_relu(x, "conv")
+    for stage, (scale, more, stride, dilation) in enumerate(
+            ((1, 0, 1, 1), (1.5, 0, 2, 1), (2, 2, 2, 2), (2.5, 2, 1, 4))[: config.blocks]):
+        for b in range(1 + more):
+            x = _bc_block(x, round(scale * c), stride if b == 0 else 1, dilation, f"bc{stage}{b}")
+    x = layers.DepthwiseConv2D((5, x.shape[2]), padding="valid", use_bias=False, name="head_dw")(x)
+    x = _bn_relu(x, "head_dw")
+    return _bn_relu(layers.Conv2D(4 * c, 1, use_bias=False, name="head_pw")(x), "head_pw")
+
+
+BODIES = {"ds-cnn": dscnn_body, "tc-resnet": tcresnet_body, "bc-resnet": bcresnet_body}
 
 
 def with_words_output(model):
