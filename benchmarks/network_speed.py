@@ -4,6 +4,7 @@ weights, so a shape can be judged before it is trained.
 
     python benchmarks/network_speed.py --channels 32 34 36 40 [--blocks 4] [--first-kernel 10 4]
     python benchmarks/network_speed.py --arch tc-resnet --channels 8 12 --blocks 3
+    python benchmarks/network_speed.py --arch bc-resnet --features log-mel --channels 8 --blocks 3
 
 Each network is built as `kws train` builds it (random weights), converted by the same int8 path (random
 representative features), written as a sketch by `kws export-firmware`, built for QEMU (make -C firmware/qemu
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.features import FeatureConfig
-from kws.firmware import export_firmware, model_layers
-from kws.firmware_qemu import TIMED_OPS, build, run
+from kws.features import KINDS, FeatureConfig
+from kws.firmware import model_layers
+from kws.firmware_qemu import TIMED_OPS, run_model_file
 from kws.labels import LABELS
 from kws.metadata import ModelMetadata, write_metadata
 from kws.model.network import ARCHS, ModelConfig, build_network
@@ -31,10 +32,7 @@ def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
     tflite = to_int8_tflite(model, representative.astype(np.float32), config)
     path = work / f"{config.arch}_c{config.channels}_b{config.blocks}.tflite"
     path.write_bytes(write_metadata(tflite, ModelMetadata(features, LABELS)))
-    sketch = work / f"speed_{config.arch.replace('-', '_')}_c{config.channels}_b{config.blocks}"
-    export_firmware(path, sketch)
-    result = run(np.zeros(2 * features.sample_rate, np.int16), features.n_frames * features.n_features, len(LABELS),
-                 elf=build(sketch=sketch))
+    result = run_model_file(path, work)
     layers = [(op, macs) for op, macs in model_layers(path.read_bytes()) if op in TIMED_OPS]
     total = result.instructions_per_inference()
     macs = sum(m for _, m in layers)
@@ -48,6 +46,7 @@ def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=ARCHS, default=ModelConfig.arch)
+    parser.add_argument("--features", choices=KINDS, default=FeatureConfig.kind)
     parser.add_argument("--channels", type=int, nargs="+", default=[ModelConfig.channels])
     parser.add_argument("--blocks", type=int, default=ModelConfig.blocks)
     parser.add_argument("--first-kernel", type=int, nargs=2, default=ModelConfig.first_kernel)
@@ -56,7 +55,7 @@ def main():
         for channels in args.channels:
             config = ModelConfig(arch=args.arch, channels=channels, blocks=args.blocks,
                                  first_kernel=tuple(args.first_kernel))
-            measure(config, FeatureConfig(), Path(tmp))
+            measure(config, FeatureConfig(kind=args.features), Path(tmp))
 
 
 if __name__ == "__main__":

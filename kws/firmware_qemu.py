@@ -108,6 +108,20 @@ def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = N
     return Run(lines[:-1], tensors[:, :n_inputs], tensors[:, n_inputs:], counts)
 
 
+def run_model_file(model_path, work: Path, seconds: float = 2.0) -> Run:
+    """Export a sketch for `model_path` into `work`, build it and run it on `seconds` of silence: what a model costs
+    on the board (instructions per inference, per layer), trained or not."""
+    from .firmware import export_firmware
+    from .metadata import load_model_file
+
+    config = load_model_file(model_path)[1].features
+    sketch = Path(work) / f"sketch_{Path(model_path).stem.replace('-', '_')}"
+    export_firmware(model_path, sketch, force=True)
+    n_labels = len(load_model_file(model_path)[1].labels)
+    return run(np.zeros(int(seconds * config.sample_rate), np.int16), config.n_frames * config.n_features, n_labels,
+               elf=build(sketch=sketch))
+
+
 def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
     """16-bit samples that play clips (N, clip_samples, float) back to back after a few hops of silence, placed so
     that one inference of the sketch's detector sees exactly each clip; and the indices of those inferences."""

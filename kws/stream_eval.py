@@ -208,7 +208,8 @@ def eval_stream(model_path, data_dir, minutes=STREAM_MINUTES, split=STREAM_SPLIT
     at_default = next(r for r in rows if r["threshold"] == round(settings.threshold, 4))
     share = sum(is_keyword(e.label) for e in events) / max(1, len(events))
     report = {"minutes": round(hours * 60, 2), "split": split, "seed": seed, "noise_volume": noise_volume,
-              "keyword_share": round(share, 3), "settings": dataclasses.asdict(settings), "result": at_default,
+              "keyword_share": round(share, 3), "other_words": sum(not is_keyword(e.label) for e in events),
+              "settings": dataclasses.asdict(settings), "result": at_default,
               "false_accepts": false_accepts(decide(times, posts, model.labels, settings), events), "sweep": rows}
     if group is not None:
         report["other_words_by"] = dict(Counter(group({"over": e.clip, "word": e.word})

@@ -87,10 +87,12 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
     truth = json.loads((tmp_path / "stream.json").read_text())
     assert len(truth) >= report["result"]["keywords"]
     assert 0 < report["keyword_share"] < 1 and "_unknown_" in {e["label"] for e in truth}
+    assert report["other_words"] == sum(e["label"] == "_unknown_" for e in truth) > 0  # per 100 other words
     assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--keyword-share", "1",
                  "--json"]) == 0
     only_keywords = json.loads(capsys.readouterr().out)
     assert only_keywords["keyword_share"] == 1.0 and only_keywords["result"]["keywords"] > len(truth) * 0.8
+    assert only_keywords["other_words"] == 0
     assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--stride-ms", "160",
                  "--json"]) == 0
     slower = json.loads(capsys.readouterr().out)
