@@ -517,7 +517,7 @@ COMMANDS = (_add_listen, _add_detect, _add_eval_stream, _add_evaluate, _add_trai
 
 @functools.cache  # built once per process: tests call main() in-process many times
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one MFCC front end, an int8 DS-CNN.")
+    parser = argparse.ArgumentParser(prog="kws", description="Always-on keyword spotting: one streaming front end, a small int8 network, the same decisions on a laptop and a Cortex-M4.")
     parser.add_argument("--version", action="version", version=f"kws {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
