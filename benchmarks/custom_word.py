@@ -47,7 +47,8 @@ from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import DEFAULT_ENGINES, TRANSFORMS, synthesize
 from kws.data.voices import ENGINES
 from kws.metadata import load_model_file
-from kws.model.recipe import run_model, train_and_quantize, train_config
+from kws.model.recipe import train_and_quantize, train_config
+from kws.model.run import run_model
 from kws.options import on_off
 from kws.paths import DEFAULT_DATA, DEFAULT_INIT, DIGITS_DATA
 from kws.plots import det_curve

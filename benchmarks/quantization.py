@@ -15,8 +15,8 @@ from kws.errors import KwsError
 from kws.labels import keywords
 from kws.metadata import load_model_file, write_metadata
 from kws.model.quantize import REPRESENTATIVE_CLIPS, to_int8_tflite
-from kws.model.recipe import DEFAULT_RUN, run_model
-from kws.model.run import load_run
+from kws.model.recipe import DEFAULT_RUN
+from kws.model.run import load_run, run_model
 from kws.runtime import Model
 
 

@@ -23,7 +23,8 @@ from .metadata import ModelMetadata
 from .model import import_keras
 from .model.evaluate import RUNTIMES
 from .model.network import ARCHS
-from .model.recipe import DEFAULT_RUN, network_config, run_model, train_and_quantize, train_config
+from .model.recipe import DEFAULT_RUN, network_config, train_and_quantize, train_config
+from .model.run import run_model
 from .options import (blocks, channels, count, count_or_off, dropout, learning_rate, minutes, on_off,
                       score, seconds, seed, share, stride_ms, tune_minutes, volume, weight)
 from .outputs import image_file, output_file

@@ -47,21 +47,23 @@ RESOLVER_METHODS = {
 }
 
 
-def model_ops(model_bytes: bytes) -> list[str]:
-    """The builtin ops the model's operators use, in order of first use."""
+def _operators(model_bytes: bytes):
+    """(graph, operator, builtin op name) of each of the model's operators, subgraph by subgraph, in order."""
     from ai_edge_litert import schema_py_generated as schema
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = schema.Model.GetRootAs(model_bytes, 0)
-    ops = []
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
         for i in range(graph.OperatorsLength()):
-            code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-            name = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
-            if name not in ops:
-                ops.append(name)
-    return ops
+            op = graph.Operators(i)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            yield graph, op, names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+
+
+def model_ops(model_bytes: bytes) -> list[str]:
+    """The builtin ops the model's operators use, in order of first use."""
+    return list(dict.fromkeys(name for _, _, name in _operators(model_bytes)))
 
 
 def model_layers(model_bytes: bytes) -> list[tuple[str, int]]:
@@ -70,15 +72,9 @@ def model_layers(model_bytes: bytes) -> list[tuple[str, int]]:
     a pooling's output elements times its window; 0 for the rest."""
     from ai_edge_litert import schema_py_generated as schema
 
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = schema.Model.GetRootAs(model_bytes, 0)
-    graph = model.Subgraphs(0)
-    shape = lambda i: graph.Tensors(i).ShapeAsNumpy().tolist()  # noqa: E731
     layers = []
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        name = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+    for graph, op, name in _operators(model_bytes):
+        shape = lambda i: graph.Tensors(i).ShapeAsNumpy().tolist()  # noqa: E731
         out = int(np.prod(shape(op.Outputs(0))))
         if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             _, kh, kw, cin = shape(op.Inputs(1))  # (out channels or 1, kh, kw, in channels or out channels)
@@ -334,16 +330,14 @@ def export_firmware(model_path, out_dir, board: str = "nano33", library: bool = 
         if created:  # a bad model leaves no trace
             out_dir.rmdir()
         raise
+    sources = {p.name: p.read_bytes() for p in sorted((LIBRARY / "src").iterdir()) if p.name not in GENERATED}
+    sources |= {name: text.encode() for name, text in generated.items()}
     if library:
         files = {"library.properties": (LIBRARY / "library.properties").read_bytes()}
-        files |= {f"src/{p.name}": p.read_bytes() for p in sorted((LIBRARY / "src").iterdir()) if p.name not in GENERATED}
-        files |= {f"src/{name}": text.encode() for name, text in generated.items()}
-    else:
-        sketch = boards()[board]
+        files |= {f"src/{name}": data for name, data in sources.items()}
+    else:  # the board's files, its .ino named after the folder, and the library's flat beside them
         files = {(f"{out_dir.name}.ino" if p.suffix == ".ino" else p.name): p.read_bytes()
-                 for p in sorted(sketch.iterdir())}
-        files |= {p.name: p.read_bytes() for p in sorted((LIBRARY / "src").iterdir()) if p.name not in GENERATED}
-        files |= {name: text.encode() for name, text in generated.items()}
+                 for p in sorted(boards()[board].iterdir())} | sources
     written = []
     for name, data in files.items():
         written.append(replace_file(out_dir / name, data))

@@ -114,12 +114,12 @@ def run_model_file(model_path, work: Path, seconds: float = 2.0) -> Run:
     from .firmware import export_firmware
     from .metadata import load_model_file
 
-    config = load_model_file(model_path)[1].features
+    meta = load_model_file(model_path)[1]
+    config = meta.features
     sketch = Path(work) / f"sketch_{Path(model_path).stem.replace('-', '_')}"
     export_firmware(model_path, sketch, force=True)
-    n_labels = len(load_model_file(model_path)[1].labels)
-    return run(np.zeros(int(seconds * config.sample_rate), np.int16), config.n_frames * config.n_features, n_labels,
-               elf=build(sketch=sketch))
+    return run(np.zeros(int(seconds * config.sample_rate), np.int16), config.n_frames * config.n_features,
+               len(meta.labels), elf=build(sketch=sketch))
 
 
 def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:

@@ -160,20 +160,14 @@ def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
 
 @pytest.mark.parametrize("family", ["tc-resnet", "bc-resnet"])
 def test_each_family_learns_in_micro_ops_and_both_runtimes_agree(tiny_run, tiny_families, family):
-    from ai_edge_litert import schema_py_generated as schema
-
     from kws.data.cache import clip_features
     from kws.data.speech_commands import SpeechCommands
+    from kws.firmware import model_ops
 
     _, model_path = tiny_families[family]
     meta = load_model_file(model_path)[1]
     assert meta.model["arch"] == family and meta.accuracy["int8"] > 0.8  # an untrained model scores ~0.3
-    model = schema.Model.GetRootAs(model_path.read_bytes(), 0)
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    graph = model.Subgraphs(0)
-    ops = {names[max(model.OperatorCodes(graph.Operators(i).OpcodeIndex()).BuiltinCode(),
-                     model.OperatorCodes(graph.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())]
-           for i in range(graph.OperatorsLength())}
+    ops = set(model_ops(model_path.read_bytes()))
     assert "ADD" in ops and ops <= TFLM_OPS | {"ADD"}, ops
     dataset = SpeechCommands(tiny_run[0], words=("yes", "no"))
     features = clip_features(dataset, dataset.split("validation")[:20], meta.features, progress=False)

@@ -3,8 +3,6 @@ then quantization with tuned detection defaults. The CLI and benchmarks/custom_w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..metadata import ModelMetadata
@@ -12,7 +10,7 @@ from ..paths import DEFAULT_INIT, TRAINING_DATA
 from ..stream_eval import TUNE_MINUTES
 from .network import ModelConfig
 from .quantize import quantize_run
-from .run import MODEL
+from .run import run_model
 from .train import TrainConfig, train
 
 DEFAULT_RUN = "runs/kws12"  # `kws train`'s run folder, under the current folder
@@ -40,11 +38,6 @@ def network_config(wake_words: bool = False, **options) -> ModelConfig:
 def train_config(wake_words: bool = False, **options) -> TrainConfig:
     """The training settings: TrainConfig's defaults, or WAKE_WORD_POLICY's, overridden by `options`."""
     return _settings(TrainConfig, WAKE_WORD_POLICY, wake_words, options)
-
-
-def run_model(run) -> Path:
-    """The int8 model of the training run folder `run`."""
-    return Path(run) / MODEL
 
 
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,

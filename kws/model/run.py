@@ -63,6 +63,11 @@ def write_state(run_dir, state: dict) -> None:
     replace_file(Path(run_dir) / STATE, json.dumps(state, indent=1).encode())
 
 
+def run_model(run) -> Path:
+    """The int8 model of the training run folder `run`."""
+    return Path(run) / MODEL
+
+
 def save_weights(model, path) -> None:
     """A checkpoint, replaced in one step: an interrupted save leaves the previous one."""
     replace_with(path, model.save_weights)
