@@ -43,8 +43,13 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
+
+from kws.audio import fit_clip, read_audio
+from kws.data.clips import CLIP_SAMPLES, SAMPLE_RATE, save_clip
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import DEFAULT_ENGINES, TRANSFORMS, synthesize
+from kws.data.transforms import TRACT, change_voice
 from kws.data.voices import ENGINES
 from kws.metadata import load_model_file
 from kws.model.recipe import train_and_quantize, train_config
@@ -62,9 +67,10 @@ def link_files(dst: Path, files) -> None:
         (dst / f.name).symlink_to(f.resolve())
 
 
-def split_by_validation(data: Path, word: str, count: int):
-    """(train, held out): `count` training-split clips of `word` from the speakers with the most takes; the word's
-    validation split (the data set's own split rule)."""
+def split_by_validation(data: Path, word: str, count: int, one_each: bool = False):
+    """(train, held out): `count` training-split clips of `word` from the speakers with the most takes (`one_each`:
+    one clip each of `count` speakers, as the data set's rare words have); the word's validation split (the data
+    set's own split rule)."""
     clips = [c for c in SpeechCommands(data, words=(word,)).recorded if c.label == word]
     held_out = [c.path for c in clips if c.split == "validation"]
     by_speaker = {}
@@ -72,11 +78,25 @@ def split_by_validation(data: Path, word: str, count: int):
         if c.split == "training":
             by_speaker.setdefault(c.path.name.split("_")[0], []).append(c.path)
     ranked = sorted(by_speaker.values(), key=lambda takes: (-len(takes), takes[0].name))
+    if one_each:
+        ranked = sorted(([takes[0]] for takes in by_speaker.values()), key=lambda takes: takes[0].name)
     train = [p for takes in ranked for p in takes][:count]
     if len(train) < count or not held_out:
         raise SystemExit(f"{word}: {len(train)} training-split and {len(held_out)} validation clips: "
                          "too few for --held-out validation")
     return train, held_out
+
+
+def other_voices(takes, folder: Path, count: int) -> None:
+    """`count` copies of each recorded take in `folder` as other speakers would say it (`change_voice`): formants
+    cycling through TRACT's factors, the pitch moved with them (x factor^3, +-10 %), under the take's speaker id."""
+    rng = np.random.default_rng(0)
+    for take in takes:
+        audio = fit_clip(read_audio(take, SAMPLE_RATE)[0], CLIP_SAMPLES, take, SAMPLE_RATE)
+        for i in range(count):
+            factor = TRACT[i % len(TRACT)]
+            voiced = change_voice(audio, factor, factor**3 * rng.uniform(0.9, 1.1))
+            save_clip(voiced, folder, take.name.split("_nohash_")[0])
 
 
 def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_accepts_per_hour") -> dict | None:
@@ -274,6 +294,12 @@ def main():
                         help="voice transforms, as `kws synth --transform` (default none)")
     parser.add_argument("--real-train", type=int,
                         help="real clips of the word used for training (default 40 one-speaker, 0 cross-speaker)")
+    parser.add_argument("--one-each", action="store_true",
+                        help="with --held-out validation: one clip each of --real-train speakers, not the speakers "
+                             "with the most takes")
+    parser.add_argument("--real-voices", type=int, default=0, metavar="K",
+                        help="cross-speaker: K copies of each recorded take as other voices would say it "
+                             "(formants and pitch moved; default 0)")
     parser.add_argument("--fold", type=int, default=0,
                         help="which real clips train: 0 the first --real-train, 1 the last ones, 2 the ones before, ...")
     parser.add_argument("--held-out", choices=("rest", "validation"), default="rest",
@@ -310,7 +336,7 @@ def main():
     args.real_train = args.real_train or 0
     real = sorted(p for p in (args.data / args.word).iterdir() if p.suffix in AUDIO_SUFFIXES)
     if args.held_out == "validation":
-        train_real, test_real = split_by_validation(args.data, args.word, args.real_train)
+        train_real, test_real = split_by_validation(args.data, args.word, args.real_train, args.one_each)
     else:
         first = len(real) - args.fold * args.real_train if args.fold else 0
         if first < 0:
@@ -324,6 +350,7 @@ def main():
     for i, other in enumerate(w for w in args.confusable.split(",") if w):
         synthesize(other, mine, args.synth // 4, seed=1 + i, engines=args.engine, transforms=args.transform or ())
     link_files(mine / args.word, train_real)
+    other_voices(train_real, mine / args.word, args.real_voices)
     negatives = [args.data, args.digits]  # their clips of the word are left out
     held_out = out / "held_out"
     link_files(held_out / args.word, test_real)
@@ -339,10 +366,11 @@ def main():
     summary = {
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
         "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold,
-        "held_out": args.held_out, "init": args.init, "confusable": args.confusable, "real_held_out": len(test_real),
+        "held_out": args.held_out, "one_each": args.one_each, "real_voices": args.real_voices,
+        "engines": args.engine, "transforms": args.transform, "init": args.init, "confusable": args.confusable, "real_held_out": len(test_real),
         "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
         "validation_int8": meta.accuracy["int8"], "detection": meta.to_dict()["detection"],
-        "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
+        "tuned_on": meta.tuned_on, "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
         "keywords": r["keywords"], "false_accepts": r["false_accepts"],
         "false_accepts_per_hour": round(r["false_accepts_per_hour"], 2),
     }

@@ -1,5 +1,6 @@
 """Voice transforms for `kws synth --transform`: `tract`, new speakers from every voice with a shorter or longer
-vocal tract (formants scaled); `room`, each clip heard in a simulated room (pyroomacoustics)."""
+vocal tract (formants scaled); `room`, each clip heard in a simulated room (pyroomacoustics); and for recorded
+takes, `change_voice`: formants and pitch moved by Praat's "Change gender" (parselmouth)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ TRACT = (0.84, 0.92, 1.09, 1.19)  # formant scale factors: each one a new speake
 ROOMS = 16  # simulated rooms per `synthesize` call, drawn from its seed
 ROOM_SIZE_M = ((3.0, 3.0, 2.4), (8.0, 6.0, 3.5))  # shoebox length, width, height: smallest, largest
 RT60_S = (0.15, 0.6)  # reverberation time of the rooms: a furnished home to a bare one
+PITCH_HZ = (75.0, 400.0)  # `change_voice`'s pitch median stays within human voices' (and Praat's default range)
 
 
 def tract_speaker(voice: Voice, factor: float) -> str:
@@ -62,3 +64,19 @@ def reverberate(clip: np.ndarray, response: np.ndarray) -> np.ndarray:
     wet = np.fft.irfft(np.fft.rfft(clip, n) * np.fft.rfft(response, n), n)
     delay = int(np.argmax(np.abs(response)))
     return wet[delay : delay + len(clip)].astype(np.float32)
+
+
+def change_voice(audio: np.ndarray, formants: float, pitch: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A recorded take as another speaker would say it: formants times `formants` and the pitch median times
+    `pitch`, duration kept (Praat's "Change gender": resampling, then PSOLA back to the original pitch contour,
+    shifted). A take with no voiced frame keeps its pitch."""
+    try:
+        import parselmouth
+        from parselmouth.praat import call
+    except ImportError:
+        raise KwsError("voices made from recorded takes need praat-parselmouth; install it (`pip install "
+                       "praat-parselmouth`, or `pip install -e .[train]`)") from None
+    sound = parselmouth.Sound(np.asarray(audio, np.float64), sampling_frequency=sample_rate)
+    median = call(sound.to_pitch(), "Get quantile", 0, 0, 0.5, "Hertz")
+    target = 0.0 if np.isnan(median) else float(np.clip(median * pitch, *PITCH_HZ))
+    return np.asarray(call(sound, "Change gender", 75, 600, formants, target, 1.0, 1.0).values[0], np.float32)
