@@ -6,6 +6,7 @@ one-speaker protocol), or a word of many speakers (cross-speaker).
         --counts 40,20,10 --out runs/one_speaker      # the runs not yet in OUT, then the table of medians
     python benchmarks/custom_word.py --protocol one-speaker --grid ... --rescore  # score the runs in OUT again
     python benchmarks/custom_word.py --word eight --real-train 50 --held-out validation
+    python benchmarks/custom_word.py --word happy --real-train 20 --one-each --held-out validation
     python benchmarks/custom_word.py --word marvin [--synth 400] [--real-train 0] [--fold 0]
 
 Both train `kws train --wake-word WORD` as a user would (`train_and_quantize`): synthetic examples (`kws synth`,
@@ -43,13 +44,8 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
-from kws.audio import fit_clip, read_audio
-from kws.data.clips import CLIP_SAMPLES, SAMPLE_RATE, save_clip
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import DEFAULT_ENGINES, TRANSFORMS, synthesize
-from kws.data.transforms import TRACT, change_voice
 from kws.data.voices import ENGINES
 from kws.metadata import load_model_file
 from kws.model.recipe import train_and_quantize, train_config
@@ -87,18 +83,6 @@ def split_by_validation(data: Path, word: str, count: int, one_each: bool = Fals
     return train, held_out
 
 
-def other_voices(takes, folder: Path, count: int) -> None:
-    """`count` copies of each recorded take in `folder` as other speakers would say it (`change_voice`): formants
-    cycling through TRACT's factors, the pitch moved with them (x factor^3, +-10 %), under the take's speaker id."""
-    rng = np.random.default_rng(0)
-    for take in takes:
-        audio = fit_clip(read_audio(take, SAMPLE_RATE)[0], CLIP_SAMPLES, take, SAMPLE_RATE)
-        for i in range(count):
-            factor = TRACT[i % len(TRACT)]
-            voiced = change_voice(audio, factor, factor**3 * rng.uniform(0.9, 1.1))
-            save_clip(voiced, folder, take.name.split("_nohash_")[0])
-
-
 def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_accepts_per_hour") -> dict | None:
     """The sweep row with the most hits among those with at most this many false accepts per hour (`key`)."""
     rows = [r for r in sweep if r[key] <= false_accepts_per_hour]
@@ -109,7 +93,7 @@ def train_wake_word(args, mine: Path, run: Path, negatives) -> tuple:
     """`kws train --wake-word WORD --data MINE` into `run`, with the benchmark's training options: (its TrainConfig,
     the model's metadata)."""
     config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
-                          word_parts=args.word_parts)
+                          word_parts=args.word_parts, other_voices=args.other_voices, seed=args.seed)
     return config, train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
                                       init=None if args.init == "none" else Path(args.init))
 
@@ -297,9 +281,6 @@ def main():
     parser.add_argument("--one-each", action="store_true",
                         help="with --held-out validation: one clip each of --real-train speakers, not the speakers "
                              "with the most takes")
-    parser.add_argument("--real-voices", type=int, default=0, metavar="K",
-                        help="cross-speaker: K copies of each recorded take as other voices would say it "
-                             "(formants and pitch moved; default 0)")
     parser.add_argument("--fold", type=int, default=0,
                         help="which real clips train: 0 the first --real-train, 1 the last ones, 2 the ones before, ...")
     parser.add_argument("--held-out", choices=("rest", "validation"), default="rest",
@@ -315,6 +296,9 @@ def main():
                         help=f"as `kws train --hard-negatives` (default {wake.hard_negatives:g}, as `kws train "
                              "--wake-word`)")
     parser.add_argument("--word-parts", type=on_off, metavar="on|off", help="as `kws train --word-parts`")
+    parser.add_argument("--other-voices", type=int, metavar="K",
+                        help=f"as `kws train --other-voices` (default {wake.other_voices}, as `kws train --wake-word`)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed, as `kws train --seed` (default 0)")
     parser.add_argument("--minutes", type=float, default=STREAM_MINUTES, help="evaluation stream length")
     parser.add_argument("--rescore", action="store_true",
                         help="one-speaker: score the model of the run in OUT again (after a change to the scoring); "
@@ -350,7 +334,6 @@ def main():
     for i, other in enumerate(w for w in args.confusable.split(",") if w):
         synthesize(other, mine, args.synth // 4, seed=1 + i, engines=args.engine, transforms=args.transform or ())
     link_files(mine / args.word, train_real)
-    other_voices(train_real, mine / args.word, args.real_voices)
     negatives = [args.data, args.digits]  # their clips of the word are left out
     held_out = out / "held_out"
     link_files(held_out / args.word, test_real)
@@ -358,7 +341,7 @@ def main():
     prepared = time.perf_counter()
 
     run = out / "run"
-    meta = train_wake_word(args, mine, run, negatives)[1]
+    config, meta = train_wake_word(args, mine, run, negatives)
     trained = time.perf_counter()
 
     report = eval_stream(run_model(run), [held_out], args.minutes, negatives=negatives)
@@ -366,7 +349,7 @@ def main():
     summary = {
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
         "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold,
-        "held_out": args.held_out, "one_each": args.one_each, "real_voices": args.real_voices,
+        "held_out": args.held_out, "one_each": args.one_each, "other_voices": config.other_voices, "seed": args.seed,
         "engines": args.engine, "transforms": args.transform, "init": args.init, "confusable": args.confusable, "real_held_out": len(test_real),
         "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
         "validation_int8": meta.accuracy["int8"], "detection": meta.to_dict()["detection"],

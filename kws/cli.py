@@ -26,7 +26,7 @@ from .model.network import ARCHS
 from .model.recipe import DEFAULT_RUN, network_config, train_and_quantize, train_config
 from .model.run import run_model
 from .options import (blocks, channels, count, count_or_off, dropout, learning_rate, minutes, on_off,
-                      score, seconds, seed, share, stride_ms, tune_minutes, volume, weight)
+                      score, seconds, seed, share, stride_ms, tune_minutes, voices, volume, weight)
 from .outputs import image_file, output_file
 from .paths import DEFAULT_DATA, DEFAULT_INIT, DEFAULT_MODEL, DIGITS_DATA, TRAINING_DATA
 from .stream_eval import (MIN_KEYWORD_SHARE, NOISE_VOLUME, STREAM_MINUTES, STREAM_SEED, STREAM_SPLIT, TUNE_MINUTES,
@@ -80,7 +80,7 @@ def _train(args) -> None:
                           learning_rate=args.lr, seed=args.seed, limit_per_class=args.limit_per_class,
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
                           word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
-                          word_class_clips=args.word_classes)
+                          word_class_clips=args.word_classes, other_voices=args.other_voices)
     model_config = network_config(bool(args.wake_word), arch=args.arch, channels=args.channels, blocks=args.blocks,
                                   dropout=args.dropout)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
@@ -407,6 +407,10 @@ def _add_train(sub) -> None:
     p.add_argument("--word-parts", type=on_off, metavar="on|off",
                    help="with --wake-word: the start and the end of each of your recorded takes, alone, as negatives "
                         f"(written to OUT/parts; default {'on' if wake.word_parts else 'off'})")
+    p.add_argument("--other-voices", type=voices, metavar="K",
+                   help="with --wake-word: each of your recorded takes also trains K times as other people would say "
+                        "it (formants and pitch moved, Praat's Change gender), so the word is found in voices you did "
+                        f"not record (default {wake.other_voices} with --wake-word)")
     p.add_argument("--limit-per-class", type=count, metavar="N", help="use at most N training clips per class (quick runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last checkpoint")
     p.add_argument("--force", action="store_true",

@@ -47,6 +47,7 @@ count_or_off = _number(int, f"a whole number from 0 (off) to {MAX_COUNT}", 0, MA
 seed = _number(int, f"a seed from 0 to {MAX_SEED}", 0, MAX_SEED)
 channels = _number(int, "a width from 1 to 1024 channels", 1, 1024)  # 30x the shipped width; far wider fills memory
 blocks = _number(int, "a number of blocks from 1 to 32", 1, 32)
+voices = _number(int, "a number of voices from 0 (off) to 20", 0, 20)
 
 
 def on_off(text: str) -> bool:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from .audio import fit_clip, read_audio
 from .data.speech_commands import SpeechCommands
+from .data.synth import is_synthetic
 from .detector import Decider, Detector, DetectorSettings
 from .errors import KwsError
 from .features import SAMPLE_RATE
@@ -52,15 +53,20 @@ def _speech_end(clip: np.ndarray, rate: int) -> float:
 
 def build_stream(data_dir, words, minutes: float = STREAM_MINUTES, split: str = STREAM_SPLIT,
                  seed: int = STREAM_SEED, noise_volume: float = NOISE_VOLUME, gap_s=(1.0, 4.0), rate: int = SAMPLE_RATE,
-                 keyword_share: float | None = None, negatives=(), own_share: float | None = None):
+                 keyword_share: float | None = None, negatives=(), own_share: float | None = None,
+                 recorded: bool = False):
     """(audio, events): background noise at a random volume in [0, noise_volume) that changes every 5-20 s,
     with one clip of the split every gap_s seconds: a keyword with probability `keyword_share` (default: their
     share of the split's word clips, at least MIN_KEYWORD_SHARE, so a rare wake word is still heard often), else
     another word. `negatives` folders add other words only, as in training; with `own_share`, that share of
-    the other words comes from the data folders (your own other words) when they have some."""
+    the other words comes from the data folders (your own other words) when they have some. With `recorded`, a
+    keyword that has recordings in the split is heard in them only (its synthetic clips left out)."""
     dataset = SpeechCommands(data_dir, words=words, negatives=negatives)
     clips = [c for c in dataset.split(split) if c.path is not None and c.label != SILENCE]
     targets = [c for c in clips if is_keyword(c.label)]
+    if recorded:
+        real = {c.label for c in targets if not is_synthetic(c.path)}
+        targets = [c for c in targets if c.label not in real or not is_synthetic(c.path)]
     others = [c for c in clips if c.label == UNKNOWN]
     if not targets:
         raise KwsError(f"{data_dir}: no keyword clips in the {split} split to build a stream from")
@@ -223,10 +229,17 @@ def tuning_score(row: dict, fa_weight: float = 0.01) -> float:
     return row["hit_rate"] - row["substitutions"] / max(1, row["keywords"]) - fa_weight * row["false_accepts_per_hour"]
 
 
-def best_setting(candidates, fa_weight: float = 0.01, slack: float = 0.0) -> tuple[DetectorSettings, dict]:
+def best_setting(candidates, fa_weight: float = 0.01, slack: float = 0.0,
+                 max_false_accepts: float | None = None) -> tuple[DetectorSettings, dict]:
     """Of (settings, row) pairs, the best `tuning_score`; of equal scores the lowest threshold, whatever the
     smoothing window (the first one tried among those with that threshold). With `slack` > 0, the highest threshold
-    whose score is within `slack` of the best: a margin against what the stream lacks."""
+    whose score is within `slack` of the best: a margin against what the stream lacks. With `max_false_accepts`
+    (per hour), only the pairs within it compete, on hits alone (or, if none is, those with the fewest)."""
+    candidates = list(candidates)
+    if max_false_accepts is not None:
+        fewest = min(row["false_accepts_per_hour"] for _, row in candidates)
+        limit = max(max_false_accepts, fewest)
+        candidates, fa_weight = [(s, row) for s, row in candidates if row["false_accepts_per_hour"] <= limit], 0.0
     scored = [(tuning_score(row, fa_weight), settings, row) for settings, row in candidates]
     top = max(score for score, _, _ in scored)
     if slack > 0:
@@ -238,14 +251,17 @@ def best_setting(candidates, fa_weight: float = 0.01, slack: float = 0.0) -> tup
 
 def tune_detection(model: Model, data_dir, minutes: float = TUNE_MINUTES, seed: int = 1, fa_weight: float = 0.01,
                    smoothing_options=(200.0, 400.0, 600.0), split: str = STREAM_SPLIT,
-                   negatives=(), slack: float = 0.0) -> tuple[DetectorSettings, dict]:
+                   negatives=(), slack: float = 0.0, max_false_accepts: float | None = None
+                   ) -> tuple[DetectorSettings, dict]:
     """Detection defaults from measured curves: on a stream of the split's speakers, the smoothing window and
     threshold with the best `tuning_score`. Of equal scores the lowest threshold wins: it leaves the most room for
     speakers less clear than the stream's. With `slack`, the highest within `slack` of the best score wins
-    instead (`best_setting`). Beside `negatives` folders, half the stream's other words are the data folders' own
-    (OWN_WORDS_SHARE), when they hold some: the words of yours that the threshold must not fire on."""
+    instead; with `max_false_accepts`, the most hits within that many false accepts per hour (`best_setting`). Beside `negatives` folders, half the stream's other words are the data folders' own
+    (OWN_WORDS_SHARE), when they hold some: the words of yours that the threshold must not fire on. A keyword
+    with recordings in the split is heard in them only: a new person's voice, not a synthetic one's, is what the
+    threshold and its promised hit rate are for."""
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate,
-                                 negatives=negatives, own_share=OWN_WORDS_SHARE)
+                                 negatives=negatives, own_share=OWN_WORDS_SHARE, recorded=True)
     hours = len(audio) / model.config.sample_rate / 3600
     base = DetectorSettings()
     times, raw = posterior_trace(model, audio, dataclasses.replace(base, smoothing_ms=base.stride_ms))  # one pass
@@ -257,6 +273,6 @@ def tune_detection(model: Model, data_dir, minutes: float = TUNE_MINUTES, seed: 
             for row in sweep(times, posts, model.labels, settings, events, hours, TUNE_THRESHOLDS):
                 yield dataclasses.replace(settings, threshold=row["threshold"]), row
 
-    settings, row = best_setting(candidates(), fa_weight, slack)
+    settings, row = best_setting(candidates(), fa_weight, slack, max_false_accepts)
     return settings, {"minutes": round(hours * 60, 1), "seed": seed, "split": split, "hit_rate": round(row["hit_rate"], 4),
                       "false_accepts_per_hour": round(row["false_accepts_per_hour"], 2)}

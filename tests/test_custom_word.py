@@ -49,7 +49,10 @@ def test_import_train_detect(tmp_path, capsys):
     assert state["train"]["hard_negatives"] == 4.0  # a wake word weighs mistaken negatives up by default
     assert state["model"]["dropout"] == 0.2  # and keeps the dropout its figures were measured with (12 classes: 0)
     assert state["data"] == [str(tmp_path / "mine")] and state["negatives"] == [str(tmp_path / "neg")]
-    assert state["n_train"] + state["n_val"] < 60 + 80 + 20  # the takes, the other words, silence: no neg/beep
+    data = SpeechCommands(tmp_path / "mine", words=("beep",), negatives=[tmp_path / "neg"])
+    takes = sum(c.label == "beep" and c.split == "training" for c in data.recorded)
+    assert state["train"]["other_voices"] == 4  # each take trains 4 more times in other voices
+    assert state["n_train"] == len(data.split("training")) + 4 * takes
 
     # a stream: the word at 2 s and 6 s, another word (a negative) at 4 s
     stream = 0.003 * rng.standard_normal(16000 * 9).astype(np.float32)

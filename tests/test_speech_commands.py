@@ -62,11 +62,11 @@ def test_official_lists_override_the_hash_rule(tiny_speech_commands):
 def test_one_persons_recordings_train_whatever_their_speaker_id_hashes_to(tmp_path):
     """A user's takes whose speaker id hashes to validation (or testing) train all the same; synthetic clips and
     listed splits keep theirs, and a word of several speakers is left as the hash rule splits it."""
-    from kws.data.synth import SYNTHETIC_SPEAKERS
+    from kws.data.synth import VOICE_OF
 
     held = {s: next(f"{i:08x}" for i in range(1000) if which_set(f"{i:08x}_nohash_0") == s)
             for s in ("validation", "testing")}
-    voice = next(v for v in sorted(SYNTHETIC_SPEAKERS) if which_set(f"{v}_nohash_0") == "validation")
+    voice = next(v for v in sorted(VOICE_OF) if which_set(VOICE_OF[v]) == "validation")
     for split, speaker in held.items():
         root = tmp_path / split
         for n in range(10):
@@ -87,6 +87,40 @@ def test_one_persons_recordings_train_whatever_their_speaker_id_hashes_to(tmp_pa
     for speaker in held.values():
         write_wav(many / "marvin" / f"{speaker}_nohash_0.wav", tone(0.5))
     assert sorted(c.split for c in SpeechCommands(many, words=("marvin",)).recorded) == ["testing", "validation"]
+
+
+def test_a_word_of_several_people_none_validating_holds_out_every_fifth_voice(tmp_path):
+    """Ten people's takes of a wake word, all of ids the hash rule trains: two of them validate, every take of each
+    person in one split; with one person of the hash rule's validation among them, the rule stands."""
+    speakers = [f"{i:08x}" for i in range(300) if which_set(f"{i:08x}_nohash_0") == "training"][:10]
+    for speaker in speakers:
+        for n in range(3):
+            write_wav(tmp_path / "ten" / "marvin" / f"{speaker}_nohash_{n}.wav", tone(0.5))
+    splits = {}
+    for c in SpeechCommands(tmp_path / "ten", words=("marvin",)).recorded:
+        splits.setdefault(c.path.name.split("_nohash_")[0], set()).add(c.split)
+    assert sorted(map(tuple, splits.values())) == [("training",)] * 8 + [("validation",)] * 2
+    held = next(f"{i:08x}" for i in range(300) if which_set(f"{i:08x}_nohash_0") == "validation")
+    write_wav(tmp_path / "ten" / "marvin" / f"{held}_nohash_0.wav", tone(0.5))
+    data = SpeechCommands(tmp_path / "ten", words=("marvin",))
+    assert all(c.split == which_set(c.path.name) for c in data.recorded)
+
+
+def test_a_synthetic_voice_and_its_transforms_share_a_split(tmp_path):
+    """Clips of a voice with its formants scaled are a speaker of their own, but they are split with the voice:
+    one that trains cannot be heard again, transformed, in validation."""
+    from kws.data.transforms import TRACT, tract_speaker
+    from kws.data.voices import ALL_VOICES
+
+    voice = next(v for v in ALL_VOICES if which_set(v.speaker) == "training"
+                 and any(which_set(tract_speaker(v, f)) == "validation" for f in TRACT))
+    other = next(v for v in ALL_VOICES if which_set(v.speaker) == "validation")
+    for v in (voice, other):
+        for f in (1, *TRACT):
+            write_wav(tmp_path / "marvin" / f"{tract_speaker(v, f)}_nohash_0.wav", tone(0.5))
+    splits = {c.path.name.split("_nohash_")[0]: c.split for c in SpeechCommands(tmp_path, words=("marvin",)).recorded}
+    assert [splits[tract_speaker(voice, f)] for f in (1, *TRACT)] == ["training"] * 5
+    assert [splits[tract_speaker(other, f)] for f in (1, *TRACT)] == ["validation"] * 5
 
 
 def test_your_own_other_words_train_and_every_fifth_validates(tmp_path):

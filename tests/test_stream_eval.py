@@ -75,6 +75,24 @@ def test_own_share_draws_that_share_of_other_words_from_the_data_folders(data_di
             == build_stream(mine, ("yes",), 2.0, negatives=[data_dir])[1])
 
 
+def test_recorded_streams_hear_a_word_in_its_recordings_where_it_has_some(data_dir, tmp_path):
+    """A tuning stream of a wake word with held-out recordings and synthetic clips hears only the recordings; a
+    word with synthetic clips alone is heard in them; without `recorded` both are heard."""
+    from kws.data.synth import SYNTHETIC_SPEAKERS
+
+    voices = sorted(SYNTHETIC_SPEAKERS)[:3]
+    names = [f"yes/{v}_nohash_0.wav" for v in voices] + [f"yes/{i:08x}_nohash_0.wav" for i in range(2)]
+    names += [f"marvin/{v}_nohash_0.wav" for v in voices]
+    for name in names:
+        write_wav(tmp_path / name, tone(0.5))
+    (tmp_path / "validation_list.txt").write_text("\n".join(names))
+    heard = {e.clip for e in build_stream(tmp_path, ("yes", "marvin"), 10.0, negatives=[data_dir], recorded=True)[1]
+             if e.label != "_unknown_"}
+    assert heard == set(names[3:])
+    everything = build_stream(tmp_path, ("yes", "marvin"), 10.0, negatives=[data_dir])[1]
+    assert {e.clip for e in everything if e.label != "_unknown_"} == set(names)
+
+
 def test_eval_stream_command(tiny_run, tmp_path, capsys):
     data, _, model = tiny_run
     png = tmp_path / "det.png"
@@ -125,6 +143,13 @@ def test_tuning_takes_the_best_score_of_equals_the_lowest_threshold_or_with_slac
     assert best_setting(candidates[:3] + [(long, row(0.6, 90, 0))]) == (short, candidates[0][1])  # first window
     near = candidates + [(short, row(0.85, 89, 0)), (short, row(0.9, 88, 0))]
     assert best_setting(near, slack=0.01) == (short, near[6][1])  # 0.89 is within 0.01 of 0.9: the highest such
+    # a wake word: the most hits within 2 false accepts per hour, then the highest threshold within 0.01 of them
+    assert best_setting(near, max_false_accepts=2) == (short, near[1][1])  # 0.91 at 2 per hour: the most
+    assert best_setting(near, slack=0.01, max_false_accepts=2) == (long, near[4][1])  # 0.9 within 0.01, at 0.8
+    assert best_setting(near, slack=0.02, max_false_accepts=2) == (short, near[6][1])  # 0.89 within 0.02, at 0.85
+    assert best_setting(near, max_false_accepts=1) == (long, near[3][1])  # 0.9 ties: the lowest threshold
+    loud = [(short, row(0.5, 91, 9)), (short, row(0.6, 80, 5)), (long, row(0.7, 70, 5))]
+    assert best_setting(loud, slack=0.01, max_false_accepts=2) == (short, loud[1][1])  # none within: the fewest
 
 
 def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):

@@ -12,7 +12,7 @@ import soundfile as sf
 from kws.cli import main
 from kws.data.clips import segments
 from kws.data.synth import SYNTHETIC_SPEAKERS, is_synthetic, synthesize
-from kws.data.transforms import TRACT, reverberate, room_responses, scale_formants, tract_speaker
+from kws.data.transforms import TRACT, change_voice, other_voices, reverberate, room_responses, scale_formants, tract_speaker
 from kws.data.voices import ALL_VOICES, Voice, render
 from kws.errors import KwsError
 
@@ -34,6 +34,23 @@ def test_tract_moves_the_formants_and_keeps_speed_and_pitch(factor, tmp_path):
     assert moved[0] == pytest.approx(plain[0], rel=0.1)
     assert moved[1] == pytest.approx(plain[1], rel=0.06)
     assert moved[2] / plain[2] == pytest.approx(factor, rel=0.06)
+
+
+@pytest.mark.parametrize("formants, pitch", [(1.17, 1.3), (0.85, 0.75)])
+def test_change_voice_moves_a_takes_formants_and_pitch_and_keeps_its_length(formants, pitch, tmp_path):
+    take = render(Voice("festival", "kal_diphone"), "seven", 175, 1, tmp_path / "a.wav")
+    plain, moved = measure(take), measure(change_voice(take, formants, pitch))
+    assert moved[0] == pytest.approx(plain[0], rel=0.05)
+    assert moved[1] / plain[1] == pytest.approx(pitch, rel=0.06)
+    assert moved[2] / plain[2] == pytest.approx(formants, rel=0.08)
+
+
+def test_other_voices_are_as_many_distinct_voices_as_asked(tmp_path):
+    take = render(Voice("festival", "kal_diphone"), "seven", 175, 1, tmp_path / "a.wav")
+    voices = other_voices(take, 6, np.random.default_rng(0))
+    assert len(voices) == 6 and all(v.shape == take.shape for v in voices)
+    centroids = [measure(v)[2] for v in voices[:4]]
+    assert sorted(centroids) == [centroids[0], centroids[1], centroids[2], centroids[3]]  # TRACT's rising factors
 
 
 def test_tract_speakers_are_new_stable_and_synthetic(tmp_path):
@@ -78,3 +95,33 @@ def test_transform_option_and_its_errors(tmp_path, monkeypatch, capsys):
     assert main(["synth", "marvin", "--out", str(tmp_path), "--transform", "room"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--transform room needs pyroomacoustics; install it (`pip install" in err[0]
+
+
+def test_training_hears_each_recorded_take_of_yours_again_in_other_voices(tmp_path):
+    """`train --other-voices K`: every recorded training take of the data folder (the wake word and your other words)
+    K more times, each a changed voice under the take's clip (label, split); synthetic clips and the negatives
+    folder's words once."""
+    from conftest import write_wav
+    from kws.data.cache import clip_audio
+    from kws.data.prepare import with_other_voices
+    from kws.data.speech_commands import SpeechCommands, which_set
+    from kws.features import FeatureConfig
+
+    voice = next(v for v in ALL_VOICES if which_set(v.speaker) == "training")
+    people = [f"{i:08x}" for i in range(300) if which_set(f"{i:08x}_nohash_0") == "training"][:2]
+    take = render(Voice("festival", "kal_diphone"), "seven", 175, 1, tmp_path / "a.wav")[:16000]
+    for name in [f"mine/seven/{p}_nohash_{n}.wav" for p in people for n in range(2)] + [
+            f"mine/seven/{voice.speaker}_nohash_0.wav", f"mine/six/{people[0]}_nohash_0.wav",
+            f"neg/six/{people[1]}_nohash_0.wav"]:
+        write_wav(tmp_path / name, take)
+    data = SpeechCommands(tmp_path / "mine", words=("seven",), negatives=[tmp_path / "neg"])
+    clips = data.split("training")
+    audio = clip_audio(data, clips, FeatureConfig(), tmp_path / "cache")
+    more_clips, more_audio = with_other_voices(clips, audio, data.negatives, 3, seed=0)
+    yours = [c for c in clips if c.path is not None and "mine" in c.path.parts and not is_synthetic(c.path)]
+    assert sorted(c.word for c in yours) == ["seven", "seven", "six"]  # one of two people validates (every fifth)
+    assert more_clips[: len(clips)] == clips and more_clips[len(clips) :] == [c for c in yours for _ in range(3)]
+    assert more_audio.shape == (len(clips) + 9, audio.shape[1]) and np.array_equal(more_audio[: len(clips)], audio)
+    assert all(np.abs(v - audio[clips.index(c)]).max() > 0.01 for c, v in zip(more_clips[len(clips):],
+                                                                              more_audio[len(clips):]))
+    assert with_other_voices(clips, audio, data.negatives, 0, seed=0) == (clips, audio)

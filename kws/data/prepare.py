@@ -4,6 +4,7 @@ its validation clips as clean features, and one epoch's augmented features."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from ..labels import SILENCE
 from .augment import augment
 from .cache import clip_audio, clip_features
 from .speech_commands import SpeechCommands
+from .synth import is_synthetic
+from .transforms import other_voices
 
 
 EPOCH_CHUNK = 256  # clips augmented at a time: a whole epoch's audio copies would cost more than the arithmetic
@@ -46,10 +49,24 @@ class Prepared:
     y_val: np.ndarray
 
 
+def with_other_voices(clips, audio: np.ndarray, negatives, count: int, seed: int):
+    """(clips, audio) with `count` more of each recorded (not synthetic) training take of the data folders (your
+    word and your own other words; not the `negatives` folders'), as other speakers would say it
+    (transforms.other_voices), under the take's own clip (its label, split and speaker)."""
+    takes = [i for i, c in enumerate(clips) if c.path is not None and not is_synthetic(c.path)
+             and not any(Path(root) in c.path.parents for root in negatives)]
+    if not count or not takes:
+        return clips, audio
+    rng = np.random.default_rng([seed, 2])
+    voiced = [v for i in takes for v in other_voices(audio[i], count, rng)]
+    return clips + [clips[i] for i in takes for _ in range(count)], np.concatenate([audio, np.stack(voiced)])
+
+
 def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None, limit_per_class=None,
-            seed: int = 0, negatives=()) -> Prepared:
+            seed: int = 0, negatives=(), voices: int = 0) -> Prepared:
     """The data set of `data_dirs` and `negatives` (with `words` as its keywords), its training clips (at most
-    `limit_per_class` each, picked with `seed`) as audio and its validation clips as clean features."""
+    `limit_per_class` each, picked with `seed`; with `voices`, each recorded take of the data folders that many
+    times more in other voices) as audio and its validation clips as clean features."""
     kwargs = {"words": tuple(words)} if words else {}
     dataset = SpeechCommands(data_dirs, negatives=negatives, **kwargs)
     n = feature_config.clip_samples
@@ -58,9 +75,10 @@ def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None
     if not train_clips or not val_clips:
         raise KwsError(f"{data_dirs}: needs clips in both the training and the validation split to train")
     index = {label: i for i, label in enumerate(dataset.labels)}
+    train_clips, train_audio = with_other_voices(train_clips, clip_audio(dataset, train_clips, feature_config, cache_dir),
+                                                 dataset.negatives, voices, seed)
     return Prepared(
-        dataset, dataset.labels, train_clips, val_clips,
-        clip_audio(dataset, train_clips, feature_config, cache_dir),
+        dataset, dataset.labels, train_clips, val_clips, train_audio,
         np.array([index[c.label] for c in train_clips]),
         clip_features(dataset, val_clips, feature_config, cache_dir),
         np.array([index[c.label] for c in val_clips]),

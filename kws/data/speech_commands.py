@@ -16,7 +16,7 @@ from ..audio import read_audio
 from ..errors import KwsError
 from ..features import CLIP_SAMPLES, SAMPLE_RATE
 from ..labels import BACKGROUND_NOISE_DIR, CORE_WORDS, SILENCE, UNKNOWN, label_for_folder
-from .synth import is_synthetic
+from .synth import VOICE_OF, is_synthetic
 
 SPLITS = ("training", "validation", "testing")
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -81,8 +81,11 @@ class SpeechCommands:
     out (neither positive nor negative). One person's recordings of a word train whatever split their speaker id
     hashes to: when a target word's real clips (not synthetic, in folders without split lists), or a data folder's
     clips of another word, are all one speaker's and none is in training, all are (your own other words are
-    negatives to learn, not only to score). Such a word, and any target word, with no validation clip has every
-    fifth clip held out for validation, so that it can still be scored and tuned on."""
+    negatives to learn, not only to score). A target word's real clips of several speakers, none of whom the hash
+    rule puts in validation, have every fifth speaker (at least one) held out for validation, so that the threshold
+    is tuned on a voice training never heard. A word still with no validation clip has every fifth clip held out
+    for validation, so that it can be scored and tuned on. Synthetic clips split by their voice: a voice and its
+    transforms (synth.VOICE_OF) are one speaker."""
 
     def __init__(self, roots, words=CORE_WORDS, silence_percentage: float = 10.0, seed: int = 0, negatives=()):
         self.roots = [Path(r) for r in as_roots(roots)]
@@ -101,7 +104,9 @@ class SpeechCommands:
         for root in self.negatives:
             self._scan(root, skip=self.words)
         for word in self.words:
-            self._one_persons_split([i for i, c in enumerate(self.recorded) if c.label == word])
+            clips = [i for i, c in enumerate(self.recorded) if c.label == word]
+            self._hold_out_voices(clips)
+            self._one_persons_split(clips)
         for clips in own_other_words.values():
             if len(self._real_speakers(clips)) == 1:
                 self._one_persons_split(clips)
@@ -116,6 +121,17 @@ class SpeechCommands:
             if path in self._hash_split and not is_synthetic(path):
                 speakers[path.name.split("_nohash_")[0]].append(i)
         return speakers
+
+    def _hold_out_voices(self, clips: list[int]) -> None:
+        """A word's real clips of several speakers, none of whom validates: every fifth speaker (at least one, in
+        the order of their ids' sha1) does."""
+        speakers = self._real_speakers(clips)
+        if len(speakers) < 2 or any(self.recorded[i].split == "validation" for i in sum(speakers.values(), [])):
+            return
+        order = sorted(speakers, key=lambda s: hashlib.sha1(s.encode()).hexdigest())
+        for speaker in order[::5]:
+            for i in speakers[speaker]:
+                self.recorded[i] = dataclasses.replace(self.recorded[i], split="validation")
 
     def _one_persons_split(self, clips: list[int]) -> None:
         """A word's clips: when its real ones are one person's and none trains, all do; when none validates, every
@@ -158,7 +174,8 @@ class SpeechCommands:
         listed = [s for s, keys in lists.items() if keys is not None and key in keys]
         if listed:
             return listed[0]
-        rule = which_set(path.name)
+        speaker = path.name.split("_nohash_")[0]
+        rule = which_set(VOICE_OF.get(speaker, speaker))
         # A split that has an official list takes exactly its list; the hash rule fills the others.
         return "training" if lists.get(rule) is not None else rule
 

@@ -23,10 +23,13 @@ CLIPS = 200  # `kws synth`'s clips per word
 SEED = 0
 # The engines used unless others are asked for: with flite's and festival's voices beside espeak-ng's (a third of
 # the clips each), a many-speaker "eight" was found less often within 1 false accept per hour (50.8 and 56.0 %
-# against 72.2 %, docs/custom_words.md); they stay one `--engine` away.
+# against 72.2 %), and beside other voices of the recorded takes no more often ("happy", "cat", "eight";
+# docs/custom_words.md); they stay one `--engine` away.
 DEFAULT_ENGINES = ("espeak-ng",)
 
-SYNTHETIC_SPEAKERS = frozenset(tract_speaker(v, f) for v in ALL_VOICES for f in (1, *TRACT))
+# every synthetic speaker id (a voice, or a voice transformed) -> its voice's: one voice's clips share a split
+VOICE_OF = {tract_speaker(v, f): v.speaker for v in ALL_VOICES for f in (1, *TRACT)}
+SYNTHETIC_SPEAKERS = frozenset(VOICE_OF)
 
 
 def is_synthetic(path: Path) -> bool:

@@ -66,6 +66,13 @@ def reverberate(clip: np.ndarray, response: np.ndarray) -> np.ndarray:
     return wet[delay : delay + len(clip)].astype(np.float32)
 
 
+def other_voices(audio: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`count` versions of a recorded take as other speakers would say it (`change_voice`): formants cycling
+    through TRACT's factors, the pitch moved with them (x factor^3, +-10 %: a shorter vocal tract, a higher voice)."""
+    factors = [TRACT[i % len(TRACT)] for i in range(count)]
+    return [change_voice(audio, f, f**3 * rng.uniform(0.9, 1.1)) for f in factors]
+
+
 def change_voice(audio: np.ndarray, formants: float, pitch: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A recorded take as another speaker would say it: formants times `formants` and the pitch median times
     `pitch`, duration kept (Praat's "Change gender": resampling, then PSOLA back to the original pitch contour,

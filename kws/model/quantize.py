@@ -25,8 +25,10 @@ from .evaluate import scores
 from .run import load_run
 
 REPRESENTATIVE_CLIPS = 1000
-# A wake word's tuning stream holds synthetic clips of it and none of your own other words: its threshold is the
-# highest whose tuning score is within this of the best (benchmarks/custom_word.py: docs/custom_words.md)
+# A wake word's threshold finds the most of it within WAKE_WORD_FALSE_ACCEPTS per hour on the tuning stream (at most
+# one in its 30 minutes), and of those the highest within WAKE_WORD_SLACK of the most: the stream may lack your own
+# other words (benchmarks/custom_word.py: docs/custom_words.md)
+WAKE_WORD_FALSE_ACCEPTS = 2.0
 WAKE_WORD_SLACK = 0.01
 
 
@@ -108,8 +110,10 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         "int8_per_class": {k: v["accuracy"] for k, v in int8_scores["per_class"].items()},
     })
     if tune_minutes > 0:
-        slack = 0.0 if tuple(run.labels) == LABELS else WAKE_WORD_SLACK
-        settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives, slack=slack)
+        wake = tuple(run.labels) != LABELS
+        settings, measured = tune_detection(int8, data_dirs, tune_minutes, negatives=negatives,
+                                            slack=WAKE_WORD_SLACK if wake else 0.0,
+                                            max_false_accepts=WAKE_WORD_FALSE_ACCEPTS if wake else None)
         metadata = dataclasses.replace(metadata, detection=settings, tuned_on=measured)
     replace_with(out.with_suffix(".keras"), model.save)
     replace_file(out, write_metadata(tflite, metadata))

@@ -21,6 +21,7 @@ WAKE_WORD_POLICY = {  # a wake word starts from the shipped model, so it needs f
     "balance_words": False,  # no equal share of _unknown_'s weight for each other word
     "unknown_weight": 1.0,  # as measured in docs/custom_words.md (the 12 classes: 2.0)
     "word_class_clips": 0,  # other words share one output, as measured there (the 12 classes: 100)
+    "other_voices": 4,  # each recorded take 4 more times in other voices (docs/custom_words.md)
 }
 WAKE_WORD_NETWORK = {"dropout": 0.2}  # as docs/custom_words.md's figures were measured (the 12 classes: 0)
 

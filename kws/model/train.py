@@ -42,6 +42,7 @@ class TrainConfig:
     word_parts: bool = False  # wake words: the start and the end of each recorded take alone as negatives
     unknown_weight: float = 2.0  # _unknown_'s weight against one keyword's: it stands for every other word
     word_class_clips: int = 100  # > 0: each other word with at least this many training clips gets its own output
+    other_voices: int = 0  # wake words: each recorded take this many times more, as other speakers would say it
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -233,7 +234,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     data_dirs, negatives = as_roots(data_dirs), as_roots(negatives)
     if config.word_parts and words and state is None:
         negatives.append(_word_parts(data_dirs, words, out / PARTS))
-    prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed, negatives)
+    prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed, negatives,
+                   config.other_voices)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
