@@ -73,9 +73,10 @@ def split_by_validation(data: Path, word: str, count: int, one_each: bool = Fals
     for c in clips:
         if c.split == "training":
             by_speaker.setdefault(c.path.name.split("_")[0], []).append(c.path)
-    ranked = sorted(by_speaker.values(), key=lambda takes: (-len(takes), takes[0].name))
     if one_each:
         ranked = sorted(([takes[0]] for takes in by_speaker.values()), key=lambda takes: takes[0].name)
+    else:
+        ranked = sorted(by_speaker.values(), key=lambda takes: (-len(takes), takes[0].name))
     train = [p for takes in ranked for p in takes][:count]
     if len(train) < count or not held_out:
         raise SystemExit(f"{word}: {len(train)} training-split and {len(held_out)} validation clips: "
@@ -350,10 +351,10 @@ def main():
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
         "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold,
         "held_out": args.held_out, "one_each": args.one_each, "other_voices": config.other_voices, "seed": args.seed,
-        "engines": args.engine, "transforms": args.transform, "init": args.init, "confusable": args.confusable, "real_held_out": len(test_real),
-        "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
-        "validation_int8": meta.accuracy["int8"], "detection": meta.to_dict()["detection"],
-        "tuned_on": meta.tuned_on, "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
+        "engines": args.engine, "transforms": args.transform, "init": args.init, "confusable": args.confusable,
+        "real_held_out": len(test_real), "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
+        "validation_int8": meta.accuracy["int8"], "detection": meta.to_dict()["detection"], "tuned_on": meta.tuned_on,
+        "stream_minutes": report["minutes"], "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"],
         "keywords": r["keywords"], "false_accepts": r["false_accepts"],
         "false_accepts_per_hour": round(r["false_accepts_per_hour"], 2),
     }

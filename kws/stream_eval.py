@@ -87,7 +87,7 @@ def build_stream(data_dir, words, minutes: float = STREAM_MINUTES, split: str = 
     t = rng.uniform(*gap_s)
     own = []
     if own_share is not None:
-        theirs = [any(root in c.path.parents for root in dataset.negatives) for c in others]
+        theirs = [dataset.from_negatives(c) for c in others]
         if any(theirs) and not all(theirs):
             own, others = ([c for c, neg in zip(others, theirs) if not neg],
                            [c for c, neg in zip(others, theirs) if neg])

@@ -117,11 +117,11 @@ def test_training_hears_each_recorded_take_of_yours_again_in_other_voices(tmp_pa
     data = SpeechCommands(tmp_path / "mine", words=("seven",), negatives=[tmp_path / "neg"])
     clips = data.split("training")
     audio = clip_audio(data, clips, FeatureConfig(), tmp_path / "cache")
-    more_clips, more_audio = with_other_voices(clips, audio, data.negatives, 3, seed=0)
+    more_clips, more_audio = with_other_voices(data, clips, audio, 3, seed=0)
     yours = [c for c in clips if c.path is not None and "mine" in c.path.parts and not is_synthetic(c.path)]
     assert sorted(c.word for c in yours) == ["seven", "seven", "six"]  # one of two people validates (every fifth)
     assert more_clips[: len(clips)] == clips and more_clips[len(clips) :] == [c for c in yours for _ in range(3)]
     assert more_audio.shape == (len(clips) + 9, audio.shape[1]) and np.array_equal(more_audio[: len(clips)], audio)
     assert all(np.abs(v - audio[clips.index(c)]).max() > 0.01 for c, v in zip(more_clips[len(clips):],
                                                                               more_audio[len(clips):]))
-    assert with_other_voices(clips, audio, data.negatives, 0, seed=0) == (clips, audio)
+    assert with_other_voices(data, clips, audio, 0, seed=0) == (clips, audio)

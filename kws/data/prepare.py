@@ -4,7 +4,6 @@ its validation clips as clean features, and one epoch's augmented features."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
@@ -49,13 +48,15 @@ class Prepared:
     y_val: np.ndarray
 
 
-def with_other_voices(clips, audio: np.ndarray, negatives, count: int, seed: int):
-    """(clips, audio) with `count` more of each recorded (not synthetic) training take of the data folders (your
-    word and your own other words; not the `negatives` folders'), as other speakers would say it
+def with_other_voices(dataset: SpeechCommands, clips, audio: np.ndarray, count: int, seed: int):
+    """(clips, audio) with `count` more of each of `dataset`'s recorded (not synthetic) takes among `clips` from its
+    data folders (your word and your own other words; not its negatives folders'), as other speakers would say it
     (transforms.other_voices), under the take's own clip (its label, split and speaker)."""
-    takes = [i for i, c in enumerate(clips) if c.path is not None and not is_synthetic(c.path)
-             and not any(Path(root) in c.path.parents for root in negatives)]
-    if not count or not takes:
+    if not count:
+        return clips, audio
+    takes = [i for i, c in enumerate(clips)
+             if c.path is not None and not is_synthetic(c.path) and not dataset.from_negatives(c)]
+    if not takes:
         return clips, audio
     rng = np.random.default_rng([seed, 2])
     voiced = [v for i in takes for v in other_voices(audio[i], count, rng)]
@@ -75,8 +76,8 @@ def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None
     if not train_clips or not val_clips:
         raise KwsError(f"{data_dirs}: needs clips in both the training and the validation split to train")
     index = {label: i for i, label in enumerate(dataset.labels)}
-    train_clips, train_audio = with_other_voices(train_clips, clip_audio(dataset, train_clips, feature_config, cache_dir),
-                                                 dataset.negatives, voices, seed)
+    train_audio = clip_audio(dataset, train_clips, feature_config, cache_dir)
+    train_clips, train_audio = with_other_voices(dataset, train_clips, train_audio, voices, seed)
     return Prepared(
         dataset, dataset.labels, train_clips, val_clips, train_audio,
         np.array([index[c.label] for c in train_clips]),

@@ -126,7 +126,8 @@ class SpeechCommands:
         """A word's real clips of several speakers, none of whom validates: every fifth speaker (at least one, in
         the order of their ids' sha1) does."""
         speakers = self._real_speakers(clips)
-        if len(speakers) < 2 or any(self.recorded[i].split == "validation" for i in sum(speakers.values(), [])):
+        if len(speakers) < 2 or any(self.recorded[i].split == "validation"
+                                    for takes in speakers.values() for i in takes):
             return
         order = sorted(speakers, key=lambda s: hashlib.sha1(s.encode()).hexdigest())
         for speaker in order[::5]:
@@ -178,6 +179,10 @@ class SpeechCommands:
         rule = which_set(VOICE_OF.get(speaker, speaker))
         # A split that has an official list takes exactly its list; the hash rule fills the others.
         return "training" if lists.get(rule) is not None else rule
+
+    def from_negatives(self, clip: Clip) -> bool:
+        """Whether a recorded clip is a `negatives` folder's (other people's words), not a data folder's (yours)."""
+        return any(root in clip.path.parents for root in self.negatives)
 
     def noises(self, sample_rate: int) -> list[np.ndarray]:
         """The background-noise recordings as float32 arrays (loaded once)."""
