@@ -44,6 +44,7 @@ import statistics
 import time
 from pathlib import Path
 
+from kws.data.clips import speaker_of
 from kws.data.speech_commands import AUDIO_SUFFIXES, SpeechCommands, which_set
 from kws.data.synth import DEFAULT_ENGINES, TRANSFORMS, synthesize
 from kws.data.voices import ENGINES
@@ -112,26 +113,26 @@ def one_speaker_views(out: Path, data: Path, digits: Path, word: str, speaker: s
         raise SystemExit(f"{word!r} is not a digit of {digits}; pick one of "
                          f"{', '.join(sorted(p.name for p in digits.iterdir() if p.is_dir()))}")
     files = sorted(p for p in digits.glob("*/*") if p.suffix in AUDIO_SUFFIXES)
-    speakers = sorted({p.name.split("_nohash_")[0] for p in files if which_set(p.name) == "validation"})
+    speakers = sorted({speaker_of(p) for p in files if which_set(p.name) == "validation"})
     if speaker not in speakers:
         raise SystemExit(f"--speaker {speaker}: pick one of the validation-split speakers {', '.join(speakers)} "
                          "(the shipped model trained on the others)")
-    takes = sorted((p for p in files if p.parent.name == word and p.name.startswith(f"{speaker}_nohash_")),
+    takes = sorted((p for p in files if p.parent.name == word and speaker_of(p) == speaker),
                    key=take_number)
     if not 0 < count < len(takes):
         raise SystemExit(f"{speaker} has {len(takes)} takes of {word}: --real-train must be 1 to {len(takes) - 1}")
     others = out / "fsdd_others"
     for p in files:
-        if not p.name.startswith(f"{speaker}_nohash_"):
+        if speaker_of(p) != speaker:
             link_files(others / p.parent.name, [p])
     stream = out / "stream"  # every clip here is listed as validation, whatever the hash rule says
-    mine = [p for p in files if p.name.startswith(f"{speaker}_nohash_") and p.parent.name != word]
+    mine = [p for p in files if speaker_of(p) == speaker and p.parent.name != word]
     own_takes, mine = [p for p in mine if take_number(p) < own], [p for p in mine if take_number(p) >= own]
     validation = [c for c in SpeechCommands(data, words=(word,)).recorded if c.split == "validation"]
     theirs = [c.path for c in validation if c.label == word]
     people = len(validation) - len(theirs)
     digits_validation = [p for p in files
-                         if which_set(p.name) == "validation" and not p.name.startswith(f"{speaker}_nohash_")]
+                         if which_set(p.name) == "validation" and speaker_of(p) != speaker]
     theirs += [p for p in digits_validation if p.parent.name == word]
     people += sum(p.parent.name != word for p in digits_validation)
     listed = {f"{word}/{p.name}": p for p in takes[count:]}
@@ -152,7 +153,7 @@ def kind_of(word: str, speaker: str):
             return "noise"
         if fa["word"] == f"{word}.others":
             return "their_word"
-        return "same_speaker" if fa["over"].split("/")[-1].startswith(f"{speaker}_nohash_") else "other_people"
+        return "same_speaker" if speaker_of(fa["over"]) == speaker else "other_people"
     return kind
 
 

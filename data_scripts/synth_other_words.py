@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from kws.data.clips import speaker_of
 from kws.data.speech_commands import which_set
 from kws.data.synth import synthesize
 from kws.errors import KwsError
@@ -54,7 +55,7 @@ def make(out: Path, per_word: int, per_common_word: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i, word in enumerate(tqdm(COMMON, desc="common words", unit="word")):
             for path in synthesize(word, tmp, per_common_word, seed=100 + i):
-                path.rename(folder / f"{path.name.split('_nohash_')[0]}_nohash_{common}.wav")
+                path.rename(folder / f"{speaker_of(path)}_nohash_{common}.wav")
                 common += 1
     return written + len(_keep_training_voices(sorted(folder.iterdir())))
 

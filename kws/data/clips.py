@@ -85,6 +85,11 @@ def _locked(folder: Path):
         os.close(fd)
 
 
+def speaker_of(path) -> str:
+    """A clip's speaker id: its name up to `_nohash_` (`c22d3f18` for `five/c22d3f18_nohash_4.wav`)."""
+    return Path(path).name.split("_nohash_")[0]
+
+
 def save_clip(clip: np.ndarray, folder: Path, speaker: str) -> Path | None:
     """Write `clip` as `folder/<speaker>_nohash_<n>.wav`, n one past the speaker's highest existing number; None,
     and nothing written, if a file in `folder` has the same 16-bit samples. Safe beside other writers: the folder

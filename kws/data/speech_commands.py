@@ -16,6 +16,7 @@ from ..audio import read_audio
 from ..errors import KwsError
 from ..features import CLIP_SAMPLES, SAMPLE_RATE
 from ..labels import BACKGROUND_NOISE_DIR, CORE_WORDS, SILENCE, UNKNOWN, label_for_folder
+from .clips import speaker_of
 from .synth import VOICE_OF, is_synthetic
 
 SPLITS = ("training", "validation", "testing")
@@ -25,8 +26,7 @@ _MAX_PER_CLASS = 2**27 - 1
 
 def which_set(filename: str, validation_percentage: float = 10, testing_percentage: float = 10) -> str:
     """The data set's own split rule: sha1 of the name up to `_nohash_`, so a speaker stays in one split."""
-    name = re.sub(r"_nohash_.*$", "", Path(filename).name)
-    h = int(hashlib.sha1(name.encode()).hexdigest(), 16)
+    h = int(hashlib.sha1(speaker_of(filename).encode()).hexdigest(), 16)
     percent = (h % (_MAX_PER_CLASS + 1)) * (100.0 / _MAX_PER_CLASS)
     if percent < validation_percentage:
         return "validation"
@@ -119,7 +119,7 @@ class SpeechCommands:
         for i in clips:
             path = self.recorded[i].path
             if path in self._hash_split and not is_synthetic(path):
-                speakers[path.name.split("_nohash_")[0]].append(i)
+                speakers[speaker_of(path)].append(i)
         return speakers
 
     def _hold_out_voices(self, clips: list[int]) -> None:
@@ -175,7 +175,7 @@ class SpeechCommands:
         listed = [s for s, keys in lists.items() if keys is not None and key in keys]
         if listed:
             return listed[0]
-        speaker = path.name.split("_nohash_")[0]
+        speaker = speaker_of(path)
         rule = which_set(VOICE_OF.get(speaker, speaker))
         # A split that has an official list takes exactly its list; the hash rule fills the others.
         return "training" if lists.get(rule) is not None else rule

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KwsError
-from .clips import CLIP_SAMPLES, SAMPLE_RATE, clip_around, save_clip, segments, word_folder
+from .clips import CLIP_SAMPLES, SAMPLE_RATE, clip_around, save_clip, segments, speaker_of, word_folder
 from .transforms import TRACT, TRANSFORMS, reverberate, room_responses, scale_formants, tract_speaker
 from .voices import ALL_VOICES, ENGINES, ESPEAK_OCTAVE, Voice, installed, render
 
@@ -34,7 +34,7 @@ SYNTHETIC_SPEAKERS = frozenset(VOICE_OF)
 
 def is_synthetic(path: Path) -> bool:
     """Whether a clip was written by `synthesize` (its speaker id is one of the voices')."""
-    return Path(path).name.split("_nohash_")[0] in SYNTHETIC_SPEAKERS
+    return speaker_of(path) in SYNTHETIC_SPEAKERS
 
 
 def available_voices(engines=None) -> list[Voice]:
