@@ -82,7 +82,7 @@ def _train(args) -> None:
                           word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
                           word_class_clips=args.word_classes, other_voices=args.other_voices)
     model_config = network_config(bool(args.wake_word), arch=args.arch, channels=args.channels, blocks=args.blocks,
-                                  dropout=args.dropout)
+                                  dropout=args.dropout, streamable=args.streamable or None)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
                               init=None if args.init == "none" else args.init, config=config,
                               model_config=model_config, feature_config=FeatureConfig(kind=args.features),
@@ -382,6 +382,9 @@ def _add_train(sub) -> None:
     p.add_argument("--features", choices=KINDS, default=FeatureConfig.kind,
                    help=f"the front end: {FeatureConfig.n_mfcc} MFCCs or {FeatureConfig.n_mels} log-mel bands per "
                         "frame (default %(default)s); the model's metadata carries it to the host and the board")
+    p.add_argument("--streamable", action="store_true",
+                   help="a DS-CNN whose pool averages only the time steps its padding never reached, so it can run one "
+                        "stride at a time (benchmarks/streaming.py)")
     p.add_argument("--dropout", type=dropout, metavar="P",
                    help=f"dropout before the dense layer (default {m.dropout:g}; {wake_m.dropout:g} with --wake-word)")
     p.add_argument("--seed", type=seed, help=f"random seed (default {c.seed})")

@@ -43,7 +43,7 @@ RESOLVER_METHODS = {
     "AVERAGE_POOL_2D": "AddAveragePool2D", "CONV_2D": "AddConv2D", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
     "FULLY_CONNECTED": "AddFullyConnected", "MAX_POOL_2D": "AddMaxPool2D", "MEAN": "AddMean", "RELU": "AddRelu",
     "RESHAPE": "AddReshape", "SOFTMAX": "AddSoftmax", "ADD": "AddAdd", "QUANTIZE": "AddQuantize",
-    "DEQUANTIZE": "AddDequantize",
+    "DEQUANTIZE": "AddDequantize", "STRIDED_SLICE": "AddStridedSlice",
 }
 
 

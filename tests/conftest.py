@@ -144,21 +144,22 @@ def tiny_speech_commands(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_families(tiny_run, tmp_path_factory):
-    """A TC-ResNet (MFCCs) and a BC-ResNet (log-mel bands) trained on tiny_run's tones, and their int8 exports:
-    family -> (run folder, model path)."""
+    """A TC-ResNet (MFCCs), a BC-ResNet (log-mel bands) and a streamable DS-CNN trained on tiny_run's tones, and
+    their int8 exports: family (or "streamable") -> (run folder, model path)."""
     from kws.features import FeatureConfig
     from kws.model.network import ModelConfig
     from kws.model.quantize import quantize_run
     from kws.model.train import TrainConfig, train
 
     base, runs = tmp_path_factory.mktemp("tiny_families"), {}
-    for family, features, width in (("tc-resnet", "mfcc", 8), ("bc-resnet", "log-mel", 4)):
-        run, model = base / family / "run", base / family / "model.tflite"
-        train(tiny_run[0], run, feature_config=FeatureConfig(kind=features),
-              model_config=ModelConfig(arch=family, channels=width, blocks=2), words=("yes", "no"),
+    for name, family, features, width in (("tc-resnet", "tc-resnet", "mfcc", 8), ("bc-resnet", "bc-resnet", "log-mel", 4),
+                                          ("streamable", "ds-cnn", "mfcc", 8)):
+        run, model = base / name / "run", base / name / "model.tflite"
+        train(tiny_run[0], run, feature_config=FeatureConfig(kind=features), words=("yes", "no"),
+              model_config=ModelConfig(arch=family, channels=width, blocks=2, streamable=name == "streamable"),
               cache_dir=base / "cache", config=TrainConfig(epochs=10, batch_size=16, learning_rate=1e-2))
         quantize_run(run, model, cache_dir=base / "cache", tune_minutes=0)
-        runs[family] = run, model
+        runs[name] = run, model
     return runs
 
 

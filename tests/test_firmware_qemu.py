@@ -45,7 +45,7 @@ def runs(image, data_dir, shipped_model, tmp_path_factory):
     return {"clips": (clips_run, features, aligned), "stream": (stream_run, stream_pcm)}
 
 
-@pytest.mark.parametrize("family", ["ds-cnn", "tc-resnet", "bc-resnet"])
+@pytest.mark.parametrize("family", ["ds-cnn", "tc-resnet", "bc-resnet", "streamable"])
 def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, tiny_families, tmp_path, family):
     """The README's custom-word flow: `kws export-firmware --model MINE --out DIR`, then `make -C firmware/qemu
     SKETCH=DIR` builds DIR as it is (its copy of the library), and the image boots and infers; for each family."""

@@ -158,17 +158,19 @@ def test_export_is_full_int8_with_batch_one_and_micro_ops(tiny_run):
     assert ops <= TFLM_OPS, ops - TFLM_OPS
 
 
-@pytest.mark.parametrize("family", ["tc-resnet", "bc-resnet"])
-def test_each_family_learns_in_micro_ops_and_both_runtimes_agree(tiny_run, tiny_families, family):
+@pytest.mark.parametrize("family, arch, op", [("tc-resnet", "tc-resnet", "ADD"), ("bc-resnet", "bc-resnet", "ADD"),
+                                              ("streamable", "ds-cnn", "STRIDED_SLICE")])
+def test_each_family_learns_in_micro_ops_and_both_runtimes_agree(tiny_run, tiny_families, family, arch, op):
     from kws.data.cache import clip_features
     from kws.data.speech_commands import SpeechCommands
     from kws.firmware import model_ops
 
     _, model_path = tiny_families[family]
     meta = load_model_file(model_path)[1]
-    assert meta.model["arch"] == family and meta.accuracy["int8"] > 0.8  # an untrained model scores ~0.3
+    assert meta.model["arch"] == arch and meta.accuracy["int8"] > 0.8  # an untrained model scores ~0.3
+    assert meta.model["streamable"] == (family == "streamable")
     ops = set(model_ops(model_path.read_bytes()))
-    assert "ADD" in ops and ops <= TFLM_OPS | {"ADD"}, ops
+    assert op in ops and ops <= TFLM_OPS | {op}, ops
     dataset = SpeechCommands(tiny_run[0], words=("yes", "no"))
     features = clip_features(dataset, dataset.split("validation")[:20], meta.features, progress=False)
     lite, micro = Model(model_path, "litert"), Model(model_path, "tflm")
@@ -412,3 +414,31 @@ def test_init_copies_the_body_of_a_model_with_other_labels_and_refuses_another_w
             assert np.array_equal(mine, theirs)
     with pytest.raises(KwsError, match=r"start\.keras: its network differs from this one's at conv"):
         _init_from(build_network((49, 10), 3, ModelConfig(channels=6, blocks=2)), tmp_path / "start.keras")
+
+
+@pytest.mark.parametrize("blocks", [2, 4])
+def test_a_streamable_network_pools_only_steps_a_stream_computes_from_real_frames(blocks):
+    """Its pooled steps are the same whether the window stands alone ('same' padding at both ends) or inside a
+    longer stream: what a stride-at-a-time network keeping its past steps would compute."""
+    import keras
+
+    from kws.model.network import ModelConfig, build_network, dscnn_body, real_steps
+
+    config = ModelConfig(channels=8, blocks=blocks, streamable=True)
+    first, end = real_steps(49, config)
+    window = build_network((49, 10), 12, config)
+    body = keras.Model(window.input, window.get_layer("real_steps").input)
+    stream_input = keras.Input((None, 10, 1))
+    longer = keras.Model(stream_input, dscnn_body(stream_input, config))  # the same layers on any length
+    for layer in longer.layers[1:]:
+        window.get_layer(layer.name).set_weights(layer.get_weights())
+    stream = np.random.default_rng(0).normal(0, 20, (1, 49 + 16, 10, 1)).astype(np.float32)
+    inside = longer(stream).numpy()
+    scale = np.abs(inside).max()  # four untrained blocks shrink what they pass on
+    alone, inside = body(stream[:, 6:55]).numpy() / scale, inside / scale  # the window 3 steps into the stream
+    assert window.get_layer("real_steps").output.shape[1] == end - first == 20 - 2 * blocks
+    assert np.allclose(alone[:, first:end], inside[:, first + 3 : end + 3], atol=1e-5)
+    for step in (first - 1, end):  # one step further, padding reaches it
+        assert not np.allclose(alone[:, step], inside[:, step + 3], atol=1e-3)
+    with pytest.raises(KwsError, match="ds-cnn"):
+        ModelConfig(arch="tc-resnet", streamable=True)

@@ -23,7 +23,8 @@ ARCHS = ("ds-cnn", "tc-resnet", "bc-resnet")
 class ModelConfig:
     """The network: its family, its width (`channels`: a DS-CNN's; a TC-ResNet's first layer, its blocks widen by
     half of it each; a BC-ResNet's first stage) and depth (`blocks`; a BC-ResNet's stages, up to 4), the DS-CNN's
-    first convolution, a TC-ResNet's temporal kernel, dropout, and outputs for other words."""
+    first convolution, a TC-ResNet's temporal kernel, dropout, outputs for other words, and whether a DS-CNN pools
+    only the steps no padding reached (`streamable`: kws.model.streaming runs it a stride at a time)."""
 
     channels: int = 34  # 32 scored 0.6 points lower on float validation (models/README.md); 36 would pass 16 KB
     blocks: int = 4
@@ -33,10 +34,13 @@ class ModelConfig:
     word_classes: int = 0  # outputs for other words of their own, summed into `_unknown_` (label 1) by the model
     arch: str = "ds-cnn"
     kernel: int = 9  # a TC-ResNet's temporal kernel, in frames
+    streamable: bool = False  # a DS-CNN's pool averages only the time steps no padding in time reached
 
     def __post_init__(self):
         if self.arch not in ARCHS:
             raise KwsError(f"network arch is {self.arch!r}, not one of {', '.join(ARCHS)}")
+        if self.streamable and self.arch != "ds-cnn":
+            raise KwsError(f"a streamable network is a ds-cnn for now, not {self.arch!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -59,6 +63,9 @@ def build_network(input_shape: tuple[int, int], n_classes: int, config: ModelCon
 
     inputs = keras.Input(shape=(*input_shape, 1), batch_size=batch_size, name="mfcc")
     x = BODIES[config.arch](inputs, config)
+    if config.streamable:
+        first, end = real_steps(input_shape[0], config)
+        x = layers.Cropping2D(((first, x.shape[1] - end), (0, 0)), name="real_steps")(x)
     x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
     x = layers.Flatten(name="flat")(x)
     x = layers.Dropout(config.dropout, name="drop")(x)
@@ -70,6 +77,18 @@ def build_network(input_shape: tuple[int, int], n_classes: int, config: ModelCon
     outputs = layers.Dense(n_classes, use_bias=False, trainable=False, name="probs",
                            kernel_initializer=keras.initializers.Constant(merge))(x)
     return keras.Model(inputs, outputs, name=config.arch.replace("-", ""))
+
+
+def real_steps(frames: int, config: ModelConfig) -> tuple[int, int]:
+    """The DS-CNN's last time steps [first, end) that depend on real frames alone, not on the zeros its 'same'
+    padding adds at either end of the window: each is what a stream computes from the frames before it, so a
+    network that pools only these can run one stride at a time with the same output."""
+    kernel, stride = config.first_kernel[0], config.first_stride[0]
+    steps = -(-frames // stride)
+    top = max((steps - 1) * stride + kernel - frames, 0) // 2
+    first = -(-top // stride)  # the first step whose window starts at frame 0 or later
+    end = (frames - kernel + top) // stride + 1  # one past the last whose window ends inside the frames
+    return first + config.blocks, end - config.blocks  # each depthwise 3x3 reaches one step further each way
 
 
 def _bn_relu(x, name, relu=True):

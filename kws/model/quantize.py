@@ -47,7 +47,14 @@ def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig,
         for x in representative:
             yield [x[None, :, :, None].astype(np.float32)]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(export)
+    return convert_int8(tf.lite.TFLiteConverter.from_keras_model(export), samples, per_channel)
+
+
+def convert_int8(converter, samples, per_channel: bool = False) -> bytes:
+    """A TFLite converter's full-int8 flatbuffer (int8 in and out, builtin int8 ops), calibrated on `samples` (a
+    generator of input lists)."""
+    import tensorflow as tf
+
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = samples
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

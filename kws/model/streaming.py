@@ -1,0 +1,128 @@
+"""A streamable DS-CNN (`ModelConfig.streamable`) run one stride at a time: the trained layers, unpadded in time,
+each keeping between calls the time steps it still needs (TFLite resource variables, int8 like the rest), so a
+stride computes only its new steps, and the output after the frames of a window equals the window's."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+
+from ..errors import KwsError
+from .network import ModelConfig, real_steps
+from .quantize import convert_int8
+
+
+def _ring_class():
+    import keras
+
+    class Ring(keras.layers.Layer):
+        """Its input's time steps after the last `keep` of those it saw before (zeros at first)."""
+
+        def __init__(self, keep: int, **kwargs):
+            super().__init__(**kwargs)
+            self.keep = keep
+
+        def build(self, shape):
+            self.past = self.add_weight(shape=(shape[0], self.keep, *shape[2:]), initializer="zeros",
+                                        trainable=False, name="past")
+
+        def call(self, x):
+            both = keras.ops.concatenate([self.past.value, x], axis=1)
+            self.past.assign(both[:, -self.keep:])
+            return both
+
+    return Ring
+
+
+def _same_in_frequency(layer, n: int):
+    """(left, right) zeros a 'same' layer pads its frequency axis of `n` bins with."""
+    kernel, stride = layer.kernel_size[1], layer.strides[1]
+    total = max((-(-n // stride) - 1) * stride + kernel - n, 0)
+    return total // 2, total - total // 2
+
+
+def _unpadded_in_time(layer, x, name: str):
+    """`layer` (a trained 'same' convolution) on `x`, padded in frequency alone."""
+    import keras
+    from keras import layers
+
+    x = layers.ZeroPadding2D(((0, 0), _same_in_frequency(layer, x.shape[2])), name=f"{name}_pad")(x)
+    config = {**layer.get_config(), "padding": "valid", "name": f"{name}_valid"}
+    twin = type(layer).from_config(config)
+    y = twin(x)
+    twin.set_weights(layer.get_weights())
+    return y
+
+
+def streaming_network(model, config: ModelConfig, frames: int, stride_frames: int):
+    """The stateful twin of a trained streamable DS-CNN `model` (frames x features): it takes `stride_frames`
+    new frames a call (batch 1) and returns the probabilities of the window of `frames` that ends one frame after
+    them (the window's last frame reaches no step the pool averages)."""
+    import keras
+    from keras import layers
+
+    if not config.streamable or config.arch != "ds-cnn":
+        raise KwsError("only a streamable ds-cnn (ModelConfig.streamable) runs a stride at a time")
+    conv_stride = config.first_stride[0]
+    if stride_frames % conv_stride:
+        raise KwsError(f"a stride of {stride_frames} frames does not fit the first convolution's stride of "
+                       f"{conv_stride}: pick a multiple of it")
+    Ring = _ring_class()
+    new = stride_frames // conv_stride  # time steps each call adds
+    first, end = real_steps(frames, config)
+    if end - first < new:
+        raise KwsError(f"a stride of {stride_frames} frames is longer than the {end - first} steps the pool averages")
+    inputs = keras.Input((stride_frames, model.input_shape[2], 1), batch_size=1, name="mfcc")
+    x = Ring(config.first_kernel[0] - conv_stride, name="conv_past")(inputs)
+    x = _unpadded_in_time(model.get_layer("conv"), x, "conv")
+    x = model.get_layer("conv_relu")(model.get_layer("conv_bn")(x))
+    for i in range(config.blocks):
+        x = Ring(2, name=f"dw{i}_past")(x)  # a 3x3 depthwise convolution's two steps before the new ones
+        x = _unpadded_in_time(model.get_layer(f"dw{i}"), x, f"dw{i}")
+        x = model.get_layer(f"dw{i}_relu")(model.get_layer(f"dw{i}_bn")(x))
+        x = model.get_layer(f"pw{i}_relu")(model.get_layer(f"pw{i}_bn")(model.get_layer(f"pw{i}")(x)))
+    x = Ring(end - first - new, name="pool_past")(x)
+    x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
+    x = layers.Flatten(name="flat")(x)
+    x = model.get_layer("fc")(x)
+    x = model.get_layer("words" if config.word_classes else "probs")(x)
+    if config.word_classes:
+        x = model.get_layer("probs")(x)
+    return keras.Model(inputs, x, name="streaming")
+
+
+def reset(stream_model) -> None:
+    """Forget what the stream model has heard (every kept step back to zeros)."""
+    for variable in stream_model.non_trainable_variables:
+        if variable.path.endswith("/past"):
+            variable.assign(np.zeros(variable.shape, np.float32))
+
+
+def to_int8_streaming_tflite(stream_model, streams: np.ndarray) -> bytes:
+    """Convert a stream model to a full-int8 TFLite flatbuffer whose kept steps are int8 resource variables;
+    `streams` are float feature streams (N, frames, features), fed stride by stride to calibrate it."""
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
+    stride = stream_model.input_shape[1]
+
+    def samples():
+        for stream in streams:
+            for start in range(0, len(stream) - stride + 1, stride):
+                yield [stream[None, start : start + stride, :, None].astype(np.float32)]
+
+    reset(stream_model)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = keras.export.ExportArchive()
+        archive.track(stream_model)
+        archive.add_endpoint(name="serve", fn=stream_model.call,
+                             input_signature=[tf.TensorSpec(stream_model.input.shape, tf.float32)])
+        with contextlib.redirect_stdout(io.StringIO()):
+            archive.write_out(tmp)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter._experimental_variable_quantization = True
+        return convert_int8(converter, samples)
