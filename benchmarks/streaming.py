@@ -1,6 +1,7 @@
 """What running a streamable model a stride at a time costs and changes: a run's int8 window model against its
-streaming twin (kws.model.streaming, state in int8 resource variables), in bytes, ops and tensor arena, and their
-outputs under TFLite Micro on the validation stream with digits, stride by stride.
+streaming twin (kws.model.streaming, state in int8 resource variables): bytes, ops, tensor arena, multiply-
+accumulates per inference, and their outputs under TFLite Micro on the validation stream with digits, stride by
+stride.
 
     python benchmarks/streaming.py runs/RUN [--stride-ms 80] [--minutes 10]
 
@@ -12,7 +13,7 @@ import argparse
 import numpy as np
 
 from kws.features import mfcc
-from kws.firmware import measure_arena, model_ops
+from kws.firmware import measure_arena, model_layers, model_ops
 from kws.labels import keywords
 from kws.model.run import load_run, run_model
 from kws.model.streaming import streaming_network, to_int8_streaming_tflite
@@ -56,7 +57,9 @@ def main():
                                                                                                    calibration.shape[1]))
     window = run_model(args.run).read_bytes()
     for name, data in (("window", window), ("streaming", streaming)):
-        print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, ops {', '.join(model_ops(data))}")
+        macs = sum(m for _, m in model_layers(data))
+        print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, {macs:,} multiply-accumulates "
+              f"an inference, ops {', '.join(model_ops(data))}")
 
     features = stream_features(settings, args.minutes, "validation", STREAM_SEED)
     run_stream, run_window = tflm(streaming), tflm(window)
