@@ -1,7 +1,8 @@
 """What running a streamable model a stride at a time costs and changes: a run's int8 window model against its
 streaming twin (kws.model.streaming, state in int8 resource variables): bytes, ops, tensor arena, multiply-
-accumulates per inference, and their outputs under TFLite Micro on the validation stream with digits, stride by
-stride.
+accumulates per inference, their outputs under TFLite Micro on the validation stream with digits, stride by stride,
+and on the emulated Cortex-M4F (the sketch built for each, as firmware_size.py builds it) the instructions per
+inference and the share of a 64 MHz core at the stride; the board's streaming outputs against TFLM's.
 
     python benchmarks/streaming.py runs/RUN [--stride-ms 80] [--minutes 10]
 
@@ -9,11 +10,16 @@ RUN is a training run of a streamable DS-CNN (`kws train --streamable`). The twi
 training-split stream; the window model is the run's own export (run_model)."""
 
 import argparse
+import dataclasses
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from kws.features import mfcc
-from kws.firmware import measure_arena, model_layers, model_ops
+from kws.firmware import export_firmware, measure_arena, model_inputs, model_layers, model_ops
+from kws.firmware_qemu import build, run
+from kws.metadata import load_model_file, write_metadata
 from kws.labels import keywords
 from kws.model.run import load_run, run_model
 from kws.model.streaming import streaming_network, to_int8_streaming_tflite
@@ -43,6 +49,30 @@ def tflm(model_bytes: bytes):
     return run
 
 
+def replay(model_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
+    """TFLite Micro's int8 outputs for int8 `inputs` (calls, values), one call after the other."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(model_bytes)
+    shape = interp.get_input_details(0)["shape"]
+    outputs = []
+    for x in inputs:
+        interp.set_input(x.reshape(shape), 0)
+        interp.invoke()
+        outputs.append(interp.get_output(0).reshape(-1).copy())
+    return np.array(outputs)
+
+
+def on_the_board(model_bytes: bytes, meta, audio: np.ndarray, work: Path, name: str):
+    """The emulated sketch's run of `model_bytes` (with `meta`) on `audio`."""
+    path = work / f"{name}.tflite"
+    path.write_bytes(write_metadata(model_bytes, meta))
+    sketch = work / f"sketch_{name}"
+    export_firmware(path, sketch, force=True)
+    pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
+    return run(pcm, model_inputs(model_bytes), len(meta.labels), elf=build(sketch=sketch))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
@@ -61,7 +91,8 @@ def main():
         print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, {macs:,} multiply-accumulates "
               f"an inference, ops {', '.join(model_ops(data))}")
 
-    features = stream_features(settings, args.minutes, "validation", STREAM_SEED)
+    audio, _ = build_stream(TRAINING_DATA, keywords(settings.labels), args.minutes, "validation", STREAM_SEED)
+    features = mfcc(audio, settings.features)
     run_stream, run_window = tflm(streaming), tflm(window)
     gaps, same = [], []
     for start in range(0, len(features) - stride + 1, stride):
@@ -75,6 +106,23 @@ def main():
     print(f"{len(gaps):,} strides of {args.stride_ms:g} ms on {args.minutes:g} minutes of the validation stream: "
           f"the same top label in {100 * np.mean(same):.2f} %, largest output gap median {np.median(gaps):.4f}, "
           f"99th percentile {np.percentile(gaps, 99):.4f}, most {gaps.max():.4f}")
+
+    meta = load_model_file(run_model(args.run))[1]
+    board = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        sound = audio[: 20 * settings.features.sample_rate]
+        for name, data, stride_ms in (("window", window, meta.detection.stride_ms), ("streaming", streaming,
+                                                                                     args.stride_ms)):
+            board[name] = on_the_board(data, dataclasses.replace(
+                meta, detection=dataclasses.replace(meta.detection, stride_ms=stride_ms)), sound, Path(tmp), name)
+            result, frames = board[name], round(stride_ms / settings.features.hop_ms)
+            per_stride = result.instructions_per_stride(frames)
+            print(f"{name} on the emulated Cortex-M4F: {result.instructions_per_inference():,.0f} instructions an "
+                  f"inference, {result.instructions_per_hop():,.0f} a hop; every {stride_ms:g} ms {per_stride:,.0f} = "
+                  f"{100 * per_stride / (64e6 * stride_ms / 1000):.1f} % of a 64 MHz core")
+    result = board["streaming"]
+    same = np.array_equal(replay(streaming, result.inputs), result.outputs)
+    print(f"the board's {len(result.outputs)} streaming outputs equal TFLM's on the same inputs: {same}")
 
 
 if __name__ == "__main__":

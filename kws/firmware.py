@@ -43,7 +43,9 @@ RESOLVER_METHODS = {
     "AVERAGE_POOL_2D": "AddAveragePool2D", "CONV_2D": "AddConv2D", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
     "FULLY_CONNECTED": "AddFullyConnected", "MAX_POOL_2D": "AddMaxPool2D", "MEAN": "AddMean", "RELU": "AddRelu",
     "RESHAPE": "AddReshape", "SOFTMAX": "AddSoftmax", "ADD": "AddAdd", "QUANTIZE": "AddQuantize",
-    "DEQUANTIZE": "AddDequantize", "STRIDED_SLICE": "AddStridedSlice",
+    "DEQUANTIZE": "AddDequantize", "STRIDED_SLICE": "AddStridedSlice", "CONCATENATION": "AddConcatenation",
+    "PAD": "AddPad", "CALL_ONCE": "AddCallOnce", "VAR_HANDLE": "AddVarHandle", "READ_VARIABLE": "AddReadVariable",
+    "ASSIGN_VARIABLE": "AddAssignVariable",
 }
 
 
@@ -64,6 +66,14 @@ def _operators(model_bytes: bytes):
 def model_ops(model_bytes: bytes) -> list[str]:
     """The builtin ops the model's operators use, in order of first use."""
     return list(dict.fromkeys(name for _, _, name in _operators(model_bytes)))
+
+
+def model_inputs(model_bytes: bytes) -> int:
+    """The values the model takes a call: its window of features, or a streaming model's stride of them."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAs(model_bytes, 0).Subgraphs(0)
+    return int(np.prod(graph.Tensors(graph.Inputs(0)).ShapeAsNumpy()))
 
 
 def model_layers(model_bytes: bytes) -> list[tuple[str, int]]:
@@ -136,17 +146,21 @@ def sparse_mel(mel: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
     return first, count, np.concatenate(weights)
 
 
-def _quantization(model_bytes: bytes, config: FeatureConfig, n_labels: int, path: Path) -> dict:
+def _quantization(model_bytes: bytes, config: FeatureConfig, n_labels: int, stride: int, path: Path) -> dict:
+    """The model's input and output quantization, and the frames it takes a call: the window's, or a stride's
+    (a streaming model, which keeps what it needs of the frames before)."""
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_content=model_bytes)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
         raise KwsError(f"{path}: the firmware runs full-int8 models; quantize the model with `kws quantize`")
-    if int(np.prod(inp["shape"])) != config.n_frames * config.n_features or int(np.prod(out["shape"])) != n_labels:
+    frames = int(np.prod(inp["shape"])) / config.n_features
+    if frames not in (config.n_frames, stride) or int(np.prod(out["shape"])) != n_labels:
         raise KwsError(f"{path}: model tensors {inp['shape'].tolist()} -> {out['shape'].tolist()} do not fit "
-                       f"{config.n_frames}x{config.n_features} features and {n_labels} labels")
-    return {"input": inp["quantization"][:2], "output": out["quantization"][:2]}
+                       f"{config.n_frames}x{config.n_features} features (or a stride's {stride} frames) and "
+                       f"{n_labels} labels")
+    return {"input": inp["quantization"][:2], "output": out["quantization"][:2], "frames": int(frames)}
 
 
 def _f(x) -> str:
@@ -176,7 +190,7 @@ def generate(model_path) -> dict[str, str]:
     labels = list(meta.labels)
     settings = DetectorSettings.from_metadata(meta)
     stride, smooth = settings.stride_frames(config.hop_ms), settings.smooth_inferences(config.hop_ms)
-    quant = _quantization(data, config, len(labels), model_path)
+    quant = _quantization(data, config, len(labels), stride, model_path)
     ops = model_ops(data)
     unknown = [op for op in ops if op not in RESOLVER_METHODS]
     if unknown:
@@ -219,6 +233,7 @@ constexpr int kSmoothInferences = {smooth};  // average the posteriors of this m
 // Model tensors
 constexpr float kInputScale = {_f(quant["input"][0])};
 constexpr int kInputZeroPoint = {int(quant["input"][1])};
+constexpr int kInputFrames = {quant["frames"]};  // frames the model takes a call: the newest of the window
 constexpr float kOutputScale = {_f(quant["output"][0])};
 constexpr int kOutputZeroPoint = {int(quant["output"][1])};
 // {measured} bytes measured by the TFLM Python interpreter (64-bit; the board needs less), plus {ARENA_MARGIN:.0%}, \
@@ -229,6 +244,8 @@ constexpr int kTensorArenaSize = {arena_size(measured)};
 
 // The ops the model uses, for tflite::MicroMutableOpResolver<KWS_NUM_OPS>; KWS_ADD_OPS(r) is true when all are added.
 #define KWS_NUM_OPS {len(ops)}
+// Variables the model keeps between calls (a streaming model's past steps); 0 for a window model
+#define KWS_NUM_VARIABLES {sum(name == "VAR_HANDLE" for _, _, name in _operators(data))}
 #define KWS_ADD_OPS(r) \\
   ({add_ops})
 

@@ -111,15 +111,15 @@ def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = N
 def run_model_file(model_path, work: Path, seconds: float = 2.0) -> Run:
     """Export a sketch for `model_path` into `work`, build it and run it on `seconds` of silence: what a model costs
     on the board (instructions per inference, per layer), trained or not."""
-    from .firmware import export_firmware
+    from .firmware import export_firmware, model_inputs
     from .metadata import load_model_file
 
-    meta = load_model_file(model_path)[1]
+    data, meta = load_model_file(model_path)
     config = meta.features
     sketch = Path(work) / f"sketch_{Path(model_path).stem.replace('-', '_')}"
     export_firmware(model_path, sketch, force=True)
-    return run(np.zeros(int(seconds * config.sample_rate), np.int16), config.n_frames * config.n_features,
-               len(meta.labels), elf=build(sketch=sketch))
+    return run(np.zeros(int(seconds * config.sample_rate), np.int16), model_inputs(data), len(meta.labels),
+               elf=build(sketch=sketch))
 
 
 def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:

@@ -63,6 +63,46 @@ def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, ti
     assert 0 < used <= reserved and result.counts["inferences"] > 0
 
 
+def test_a_streaming_model_takes_a_strides_frames_on_the_board_and_answers_as_under_tflm(image, tiny_run, tiny_families,
+                                                                                        tmp_path):
+    """A streamable DS-CNN's twin (kws.model.streaming: its past steps in int8 resource variables) exported with an
+    80 ms stride: the sketch feeds it the 4 newest frames a call, and its outputs equal TFLite Micro's on the same
+    inputs, call after call."""
+    import dataclasses
+
+    from tflite_micro.python.tflite_micro import runtime
+
+    from kws.features import mfcc
+    from kws.firmware import export_firmware, model_inputs
+    from kws.metadata import load_model_file, write_metadata
+    from kws.model.run import load_run
+    from kws.model.streaming import streaming_network, to_int8_streaming_tflite
+
+    run_dir, model_path = tiny_families["streamable"]
+    settings, keras_model = load_run(run_dir)
+    config, meta = settings.features, load_model_file(model_path)[1]
+    dataset = SpeechCommands(tiny_run[0], words=("yes", "no"))
+    clips = dataset.split("validation", config.clip_samples, config.sample_rate)[:8]
+    audio = clip_audio(dataset, clips, config, cache_dir=tmp_path, progress=False).reshape(-1)
+    streaming = to_int8_streaming_tflite(streaming_network(keras_model, settings.model, config.n_frames, 4),
+                                         mfcc(audio, config)[None])
+    path, sketch = tmp_path / "streaming.tflite", tmp_path / "streaming_sketch"
+    stride = dataclasses.replace(meta.detection, stride_ms=4 * config.hop_ms)
+    path.write_bytes(write_metadata(streaming, dataclasses.replace(meta, detection=stride)))
+    export_firmware(path, sketch, force=True)
+    result = run(np.round(audio * 32767).astype(np.int16), model_inputs(streaming), len(meta.labels),
+                 elf=build(sketch=sketch))
+    interp = runtime.Interpreter.from_bytes(streaming)
+    replayed = []
+    for x in result.inputs:
+        interp.set_input(x.reshape(1, 4, config.n_features, 1), 0)
+        interp.invoke()
+        replayed.append(interp.get_output(0).reshape(-1).copy())
+    assert result.inputs.shape == (len(replayed), 4 * config.n_features) and len(replayed) > 80  # 8 s, 80 ms apart
+    assert np.array_equal(np.array(replayed), result.outputs)
+    assert len({tuple(o) for o in result.outputs}) > 10  # the outputs move with the words
+
+
 def test_each_layer_is_timed_with_the_kernel_it_ran(runs, shipped_model):
     """The per-layer counts (firmware/qemu/layers.cpp) line up with the model's operators and add up to the
     inference: what benchmarks/firmware_size.py reports per layer."""

@@ -9,6 +9,7 @@
                                      // (tflite-micro-arduino-examples) write #include <TensorFlowLite.h> instead
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+#include "tensorflow/lite/micro/micro_resource_variable.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
 #include "kws_config.h"
@@ -24,8 +25,9 @@ static tflite::MicroInterpreter* interpreter = nullptr;
 static kws::SampleRing ring;
 static uint32_t dropped_reported = 0;
 
-static bool infer(const int8_t* input, int8_t* output, void*) {
-  memcpy(interpreter->input(0)->data.int8, input, kws::kNumFrames * kws::kNumFeatures);
+static bool infer(const int8_t* input, int8_t* output, void*) {  // a streaming model takes the newest frames only
+  const int skipped = (kws::kNumFrames - kws::kInputFrames) * kws::kNumFeatures;
+  memcpy(interpreter->input(0)->data.int8, input + skipped, kws::kInputFrames * kws::kNumFeatures);
   if (interpreter->Invoke() != kTfLiteOk) return false;
   memcpy(output, interpreter->output(0)->data.int8, kws::kNumLabels);
   return true;
@@ -54,7 +56,13 @@ void setup() {
   }
   static tflite::MicroMutableOpResolver<KWS_NUM_OPS> resolver;
   if (!KWS_ADD_OPS(resolver)) kws::respond_to_error("cannot register the model's ops");
+#if KWS_NUM_VARIABLES > 0  // what a streaming model keeps between calls lives in the arena too
+  static tflite::MicroAllocator* allocator = tflite::MicroAllocator::Create(tensor_arena, kws::kTensorArenaSize);
+  static tflite::MicroInterpreter static_interpreter(
+      model, resolver, allocator, tflite::MicroResourceVariables::Create(allocator, KWS_NUM_VARIABLES));
+#else
   static tflite::MicroInterpreter static_interpreter(model, resolver, tensor_arena, kws::kTensorArenaSize);
+#endif
   interpreter = &static_interpreter;
   if (interpreter->AllocateTensors() != kTfLiteOk) {
     kws::respond_to_error("AllocateTensors failed: the tensor arena is too small");
@@ -62,7 +70,7 @@ void setup() {
   const TfLiteTensor* in = interpreter->input(0);
   const TfLiteTensor* out = interpreter->output(0);
   const bool fits = in->type == kTfLiteInt8 && out->type == kTfLiteInt8 &&
-                    in->bytes == static_cast<size_t>(kws::kNumFrames * kws::kNumFeatures) &&
+                    in->bytes == static_cast<size_t>(kws::kInputFrames * kws::kNumFeatures) &&
                     out->bytes == static_cast<size_t>(kws::kNumLabels) && in->params.scale == kws::kInputScale &&
                     in->params.zero_point == kws::kInputZeroPoint && out->params.scale == kws::kOutputScale &&
                     out->params.zero_point == kws::kOutputZeroPoint;

@@ -29,6 +29,7 @@ constexpr int kSmoothInferences = 3;  // average the posteriors of this many inf
 // Model tensors
 constexpr float kInputScale = 6.68369722f;
 constexpr int kInputZeroPoint = 18;
+constexpr int kInputFrames = 49;  // frames the model takes a call: the newest of the window
 constexpr float kOutputScale = 0.00392156234f;
 constexpr int kOutputZeroPoint = -128;
 // 14848 bytes measured by the TFLM Python interpreter (64-bit; the board needs less), plus 5%, rounded up to 1 KB
@@ -38,6 +39,8 @@ constexpr int kTensorArenaSize = 16384;
 
 // The ops the model uses, for tflite::MicroMutableOpResolver<KWS_NUM_OPS>; KWS_ADD_OPS(r) is true when all are added.
 #define KWS_NUM_OPS 5
+// Variables the model keeps between calls (a streaming model's past steps); 0 for a window model
+#define KWS_NUM_VARIABLES 0
 #define KWS_ADD_OPS(r) \
   ((r).AddConv2D() == kTfLiteOk && \
    (r).AddDepthwiseConv2D() == kTfLiteOk && \
