@@ -5,7 +5,7 @@ import pytest
 
 from conftest import tone, tone_words, write_wav
 from kws.cli import main
-from kws.data.augment import AugmentConfig, augment, mask_features
+from kws.data.augment import AugmentConfig, augment
 from kws.data.cache import clip_audio, clip_features
 from kws.data.speech_commands import SpeechCommands, which_set
 from kws.errors import KwsError
@@ -260,20 +260,3 @@ def test_speed_augmentation_shifts_pitch_within_bounds():
     peaks = np.abs(np.fft.rfft(out[:, 4000:12000], axis=1)).argmax(axis=1) * 2  # 2 Hz bins
     assert out.shape == (20, 16000)
     assert peaks.min() >= 900 - 4 and peaks.max() <= 1100 + 4 and len(set(peaks)) > 5
-
-
-def test_spec_augment_masks_spans_of_frames_and_features_with_the_clips_mean():
-    features = np.random.default_rng(0).normal(size=(300, 49, 10)).astype(np.float32)
-    config = AugmentConfig(time_masks=2, time_mask_frames=5, feature_masks=1, feature_mask_share=0.2)
-    out = mask_features(features, np.random.default_rng(1), config)
-    changed = out != features
-    mean = np.broadcast_to(features.mean(axis=1, keepdims=True), features.shape)
-    assert out.dtype == features.dtype and np.allclose(out[changed], mean[changed])
-    frames = changed.all(axis=2).sum(axis=1)  # whole frames masked
-    bands = changed.all(axis=1).sum(axis=1)  # whole features masked
-    assert frames.max() <= 2 * 5 and bands.max() <= 2 and frames.min() == 0 and bands.min() == 0
-    assert frames.mean() > 2 and bands.mean() > 0.5  # spans of 0..5 frames twice, 0..2 features once
-    partly = changed.any(axis=2) & ~changed.all(axis=2)  # a frame touched only where a feature was masked
-    assert np.array_equal(changed, changed.all(axis=2, keepdims=True) | changed.all(axis=1, keepdims=True))
-    assert partly.any()
-    assert mask_features(features, np.random.default_rng(1), AugmentConfig()) is features  # off by default

@@ -1,6 +1,6 @@
 """Augmentation as in the Speech Commands recipe: random time shift (a word shorter than its clip anywhere in
-it), background noise mixed at a random volume, and fresh noise for `_silence_` clips; then, on the features,
-SpecAugment's masks (Park et al. 2019); seeded, so a run is reproducible."""
+it), background noise mixed at a random volume, and fresh noise for `_silence_` clips; seeded, so a run is
+reproducible."""
 
 from __future__ import annotations
 
@@ -17,10 +17,6 @@ class AugmentConfig:
     silence_volume: float = 1.0  # silence clips: noise volume uniform in [0, this)
     gain_db: float = 6.0  # word clips: random gain in [-gain_db, +gain_db], for microphones of other levels
     speed: float = 0.1  # word clips: speed (tempo and pitch) changed by a factor in [1 - speed, 1 + speed]
-    time_masks: int = 0  # features: this many spans of up to `time_mask_frames` frames each set to the clip's mean
-    time_mask_frames: int = 5
-    feature_masks: int = 0  # features: this many spans of up to `feature_mask_share` of the features each
-    feature_mask_share: float = 0.125  # (1 of 10 MFCCs, 5 of 40 bands) set to their mean over the clip
 
 
 def _noise_segments(noises, count, n, rng) -> np.ndarray:
@@ -81,27 +77,3 @@ def augment(audio: np.ndarray, is_silence: np.ndarray, noises: list[np.ndarray],
         out[is_silence] = 0.0
         out += _noise_segments(noises, count, n, rng) * volume[:, None].astype(np.float32)
     return np.clip(out, -1.0, 1.0)
-
-
-def _spans(rng: np.random.Generator, count: int, masks: int, longest: int, size: int) -> list:
-    """`masks` random spans of 0..`longest` positions in [0, size), each as (starts, ends) of the `count` clips."""
-    lengths = rng.integers(0, longest + 1, size=(masks, count))
-    starts = rng.integers(0, size - lengths + 1)
-    return list(zip(starts, starts + lengths))
-
-
-def mask_features(features: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
-    """SpecAugment's time and feature masks on a batch (N, frames, features): each span set to the clip's mean over
-    time of each feature, so a masked frame says nothing and a masked feature no longer moves."""
-    count, frames, n = features.shape
-    if not (config.time_masks or config.feature_masks):
-        return features
-    mean = features.mean(axis=1, keepdims=True)
-    frame, feature = np.arange(frames), np.arange(n)
-    hidden = np.zeros(features.shape, bool)
-    for start, end in _spans(rng, count, config.time_masks, config.time_mask_frames, frames):
-        hidden |= ((frame >= start[:, None]) & (frame < end[:, None]))[:, :, None]
-    longest = round(config.feature_mask_share * n)
-    for start, end in _spans(rng, count, config.feature_masks, longest, n):
-        hidden |= ((feature >= start[:, None]) & (feature < end[:, None]))[:, None, :]
-    return np.where(hidden, mean, features).astype(features.dtype)

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import KwsError
 from ..features import FeatureConfig, mfcc
 from ..labels import SILENCE
-from .augment import augment, mask_features
+from .augment import augment
 from .cache import clip_audio, clip_features
 from .speech_commands import SpeechCommands
 from .synth import is_synthetic
@@ -95,10 +95,6 @@ def epoch_features(prep: Prepared, epoch: int, seed: int, feature_config, augmen
         clips, audio = [clips[i] for i in pick], audio[pick]
     silence = np.array([c.label == SILENCE for c in clips], bool)
     noises = prep.dataset.noises(feature_config.sample_rate)
-
-    def chunk(i: int) -> np.ndarray:
-        part = slice(i, i + EPOCH_CHUNK)
-        sound = augment(audio[part], silence[part], noises, rng, augment_config, feature_config.sample_rate)
-        return mask_features(mfcc(sound, feature_config), rng, augment_config)
-
-    return np.concatenate([chunk(i) for i in range(0, len(audio), EPOCH_CHUNK)])
+    chunks = range(0, len(audio), EPOCH_CHUNK)
+    return np.concatenate([mfcc(augment(audio[i : i + EPOCH_CHUNK], silence[i : i + EPOCH_CHUNK], noises, rng,
+                                         augment_config, feature_config.sample_rate), feature_config) for i in chunks])

@@ -3,7 +3,6 @@ then quantization with tuned detection defaults. The CLI and benchmarks/custom_w
 
 from __future__ import annotations
 
-from ..data.augment import AugmentConfig
 from ..errors import KwsError
 from ..features import FeatureConfig
 from ..metadata import ModelMetadata
@@ -43,7 +42,7 @@ def train_config(wake_words: bool = False, **options) -> TrainConfig:
 
 
 def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT_INIT, config=None,
-                       model_config=None, feature_config=FeatureConfig(), augment_config=AugmentConfig(), resume=False, force=False, cache_dir=None,
+                       model_config=None, feature_config=FeatureConfig(), resume=False, force=False, cache_dir=None,
                        teacher=None, tune_minutes: float = TUNE_MINUTES) -> ModelMetadata:
     """Train a run in `out` and quantize it to `run_model(out)`; returns the model's metadata. The 12 classes train
     on `data` (default TRAINING_DATA); `wake_words` on their clips in `data` (whose other words are negatives too)
@@ -57,7 +56,7 @@ def train_and_quantize(data, out, *, wake_words=(), negatives=None, init=DEFAULT
         words, negatives = tuple(wake_words), list(negatives or TRAINING_DATA)
     else:
         data, words, init, negatives = data or TRAINING_DATA, None, None, []
-    prep = train(data, out, feature_config=feature_config, augment_config=augment_config,
+    prep = train(data, out, feature_config=feature_config,
                  model_config=model_config or network_config(bool(wake_words)),
                  config=config or train_config(bool(wake_words)), words=words, resume=resume, force=force,
                  cache_dir=cache_dir, init=init, teacher=teacher, negatives=negatives)[1]
