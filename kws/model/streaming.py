@@ -72,8 +72,9 @@ def streaming_network(model, config: ModelConfig, frames: int, stride_frames: in
     Ring = _ring_class()
     new = stride_frames // conv_stride  # time steps each call adds
     first, end = real_steps(frames, config)
-    if end - first < new:
-        raise KwsError(f"a stride of {stride_frames} frames is longer than the {end - first} steps the pool averages")
+    if (end - first) % new:
+        raise KwsError(f"a stride of {stride_frames} frames ({new} steps) does not divide the {end - first} steps the "
+                       "pool averages")
     inputs = keras.Input((stride_frames, model.input_shape[2], 1), batch_size=1, name="mfcc")
     x = Ring(config.first_kernel[0] - conv_stride, name="conv_past")(inputs)
     x = _unpadded_in_time(model.get_layer("conv"), x, "conv")
@@ -83,7 +84,8 @@ def streaming_network(model, config: ModelConfig, frames: int, stride_frames: in
         x = _unpadded_in_time(model.get_layer(f"dw{i}"), x, f"dw{i}")
         x = model.get_layer(f"dw{i}_relu")(model.get_layer(f"dw{i}_bn")(x))
         x = model.get_layer(f"pw{i}_relu")(model.get_layer(f"pw{i}_bn")(model.get_layer(f"pw{i}")(x)))
-    x = Ring(end - first - new, name="pool_past")(x)
+    x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="stride_pool")(x)  # the new steps' mean
+    x = Ring((end - first) // new - 1, name="pool_past")(x)  # and the means of the strides before
     x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
     x = layers.Flatten(name="flat")(x)
     x = model.get_layer("fc")(x)
