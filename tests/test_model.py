@@ -442,3 +442,16 @@ def test_a_streamable_network_pools_only_steps_a_stream_computes_from_real_frame
         assert not np.allclose(alone[:, step], inside[:, step + 3], atol=1e-3)
     with pytest.raises(KwsError, match="ds-cnn"):
         ModelConfig(arch="tc-resnet", streamable=True)
+
+
+def test_a_run_with_settings_this_version_does_not_know_is_refused_in_one_line(tiny_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run[1], run)
+    state = json.loads((run / "state.json").read_text())
+    state["augment"]["loudness_masks"] = 2  # a setting of another version of kws
+    (run / "state.json").write_text(json.dumps(state))
+    assert main(["train", "--resume", "--out", str(run), "--data", str(tiny_run[0])]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "state.json" in err[0] and "loudness_masks" in err[0] and "--force" in err[0]

@@ -36,10 +36,15 @@ class RunSettings:
     negatives: list = dataclasses.field(default_factory=list)  # folders of other words only (wake words)
 
     @classmethod
-    def from_state(cls, state: dict) -> RunSettings:
-        return cls(FeatureConfig.from_dict(state["features"]), ModelConfig.from_dict(state["model"]),
-                   AugmentConfig(**state["augment"]), state["train"], tuple(state["labels"]), state["data"],
-                   state.get("teacher"), state.get("negatives", []))
+    def from_state(cls, state: dict, run_dir) -> RunSettings:
+        """The settings `run_dir`'s state.json records; KwsError for settings this version of kws does not know."""
+        try:
+            return cls(FeatureConfig.from_dict(state["features"]), ModelConfig.from_dict(state["model"]),
+                       AugmentConfig(**state["augment"]), state["train"], tuple(state["labels"]), state["data"],
+                       state.get("teacher"), state.get("negatives", []))
+        except (TypeError, KeyError) as e:
+            raise KwsError(f"{Path(run_dir) / STATE}: settings this version of kws does not know ({e}); train the "
+                           "run again (--force)") from None
 
 
 def new_state(settings: RunSettings, n_train: int, n_val: int) -> dict:
@@ -100,7 +105,7 @@ def load_run(run_dir) -> tuple[RunSettings, object]:
     state_path, weights = run / STATE, run / BEST
     if not state_path.is_file() or not weights.is_file():
         raise KwsError(f"{run}: not a finished training run (needs {STATE} and {BEST}); run `kws train --out {run}` first")
-    settings = RunSettings.from_state(json.loads(state_path.read_text()))
+    settings = RunSettings.from_state(json.loads(state_path.read_text()), run)
     model = build_network((settings.features.n_frames, settings.features.n_features), len(settings.labels), settings.model)
     model.load_weights(weights)
     return settings, model

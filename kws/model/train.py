@@ -222,7 +222,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
             _check_init(init)
         start_run(out, force)
     else:
-        settings = RunSettings.from_state(state)
+        settings = RunSettings.from_state(state, out_dir)
         feature_config, model_config, augment_config = settings.features, settings.model, settings.augment
         config = saved_config(settings.train)
         words = keywords(settings.labels)
