@@ -54,7 +54,8 @@ def test_int8_stream_under_tflite_micro_agrees_with_the_int8_window(window_and_s
     rng = np.random.default_rng(2)
     calibration = rng.normal(0, 10, (20, FRAMES + 47, FEATURES)).astype(np.float32)
     streaming, window = to_int8_streaming_tflite(stream, calibration), to_int8_tflite(model, calibration[:, :FRAMES], config)
-    assert {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= set(model_ops(streaming))
+    ops = set(model_ops(streaming))
+    assert {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= ops and "CALL_ONCE" not in ops  # TFLM zeroes them
     runs = [tflm.Interpreter.from_bytes(m) for m in (streaming, window)]
     quant = [(i.get_input_details(0)["quantization_parameters"], i.get_output_details(0)["quantization_parameters"])
              for i in runs]

@@ -103,8 +103,8 @@ def reset(stream_model) -> None:
 
 
 def to_int8_streaming_tflite(stream_model, streams: np.ndarray) -> bytes:
-    """Convert a stream model to a full-int8 TFLite flatbuffer whose kept steps are int8 resource variables;
-    `streams` are float feature streams (N, frames, features), fed stride by stride to calibrate it."""
+    """Convert a stream model to a full-int8 TFLite flatbuffer whose kept steps are int8 resource variables (zero
+    at first); `streams` are float feature streams (N, frames, features), fed stride by stride to calibrate it."""
     import tempfile
 
     import keras
@@ -127,4 +127,22 @@ def to_int8_streaming_tflite(stream_model, streams: np.ndarray) -> bytes:
             archive.write_out(tmp)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter._experimental_variable_quantization = True
-        return convert_int8(converter, samples)
+        return without_initialiser(convert_int8(converter, samples))
+
+
+def without_initialiser(model_bytes: bytes) -> bytes:
+    """The model without the subgraph that sets its variables to zero once (CALL_ONCE) and its zeros: TFLite Micro
+    zeroes resource variables itself, and what a stream keeps at first has left the window after its first second."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model_bytes, 0))
+    once = {i for i, code in enumerate(model.operatorCodes) if code.builtinCode == schema.BuiltinOperator.CALL_ONCE}
+    main, *initialisers = model.subgraphs
+    main.operators = [op for op in main.operators if op.opcodeIndex not in once]
+    for tensor in (t for graph in initialisers for t in graph.tensors):
+        model.buffers[tensor.buffer].data = None
+    model.subgraphs = [main]
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
