@@ -26,7 +26,7 @@ from kws.data.cache import clip_audio, clip_features
 from kws.data.speech_commands import SpeechCommands
 from kws.detector import Detection, DetectorSettings, detect_audio
 from kws.firmware import model_layers
-from kws.firmware_qemu import ELF, TIMED_OPS, build, clip_stream, image_sizes, run
+from kws.firmware_qemu import ELF, TIMED_OPS, build, clip_stream, image_sizes, pcm16, run
 from kws.paths import DEFAULT_DATA
 from kws.runtime import Model
 from kws.stream_eval import build_stream, score
@@ -81,7 +81,7 @@ def main():
     features = clip_features(dataset, clips, config, progress=False)
     clips_pcm, aligned = clip_stream(clip_audio(dataset, clips, config, progress=False), model)
     audio, events = build_stream(args.data, model.labels[2:], minutes=args.minutes, seed=4)
-    stream_pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
+    stream_pcm = pcm16(audio)
     tensor_sizes = (config.n_frames * config.n_features, len(model.labels))
     with ThreadPoolExecutor(2) as pool:
         (clips_run, clips_s), (stream_run, stream_s) = pool.map(lambda pcm: timed(pcm, tensor_sizes),

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from kws.features import mfcc
-from kws.firmware import export_firmware, measure_arena, model_inputs, model_layers, model_ops
-from kws.firmware_qemu import build, run
+from kws.firmware import measure_arena, model_layers, model_ops
+from kws.firmware_qemu import run_model_file
 from kws.metadata import load_model_file, write_metadata
 from kws.labels import keywords
 from kws.model.run import load_run, run_model
@@ -27,9 +27,10 @@ from kws.paths import TRAINING_DATA
 from kws.stream_eval import STREAM_SEED, build_stream
 
 
-def stream_features(settings, minutes: float, split: str, seed: int) -> np.ndarray:
+def stream(settings, minutes: float, split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stream of the training data's `split` (as kws eval-stream builds it): its audio and its features."""
     audio, _ = build_stream(TRAINING_DATA, keywords(settings.labels), minutes, split, seed)
-    return mfcc(audio, settings.features)
+    return audio, mfcc(audio, settings.features)
 
 
 def tflm(model_bytes: bytes):
@@ -63,16 +64,6 @@ def replay(model_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
     return np.array(outputs)
 
 
-def on_the_board(model_bytes: bytes, meta, audio: np.ndarray, work: Path, name: str):
-    """The emulated sketch's run of `model_bytes` (with `meta`) on `audio`."""
-    path = work / f"{name}.tflite"
-    path.write_bytes(write_metadata(model_bytes, meta))
-    sketch = work / f"sketch_{name}"
-    export_firmware(path, sketch, force=True)
-    pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
-    return run(pcm, model_inputs(model_bytes), len(meta.labels), elf=build(sketch=sketch))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
@@ -82,17 +73,16 @@ def main():
     settings, model = load_run(args.run)
     frames, stride = settings.features.n_frames, round(args.stride_ms / settings.features.hop_ms)
     twin = streaming_network(model, settings.model, frames, stride)
-    calibration = stream_features(settings, 5.0, "training", 1)
+    calibration = stream(settings, 5.0, "training", 1)[1]
     streaming = to_int8_streaming_tflite(twin, calibration[: len(calibration) // 500 * 500].reshape(-1, 500,
                                                                                                    calibration.shape[1]))
-    window = run_model(args.run).read_bytes()
+    window, meta = load_model_file(run_model(args.run))
     for name, data in (("window", window), ("streaming", streaming)):
         macs = sum(m for _, m in model_layers(data))
         print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, {macs:,} multiply-accumulates "
               f"an inference, ops {', '.join(model_ops(data))}")
 
-    audio, _ = build_stream(TRAINING_DATA, keywords(settings.labels), args.minutes, "validation", STREAM_SEED)
-    features = mfcc(audio, settings.features)
+    audio, features = stream(settings, args.minutes, "validation", STREAM_SEED)
     run_stream, run_window = tflm(streaming), tflm(window)
     gaps, same = [], []
     for start in range(0, len(features) - stride + 1, stride):
@@ -107,15 +97,15 @@ def main():
           f"the same top label in {100 * np.mean(same):.2f} %, largest output gap median {np.median(gaps):.4f}, "
           f"99th percentile {np.percentile(gaps, 99):.4f}, most {gaps.max():.4f}")
 
-    meta = load_model_file(run_model(args.run))[1]
     board = {}
     with tempfile.TemporaryDirectory() as tmp:
         sound = audio[: 20 * settings.features.sample_rate]
         for name, data, stride_ms in (("window", window, meta.detection.stride_ms), ("streaming", streaming,
                                                                                      args.stride_ms)):
-            board[name] = on_the_board(data, dataclasses.replace(
-                meta, detection=dataclasses.replace(meta.detection, stride_ms=stride_ms)), sound, Path(tmp), name)
-            result = board[name]
+            path = Path(tmp) / f"{name}.tflite"
+            at_stride = dataclasses.replace(meta.detection, stride_ms=stride_ms)
+            path.write_bytes(write_metadata(data, dataclasses.replace(meta, detection=at_stride)))
+            result = board[name] = run_model_file(path, tmp, audio=sound)
             per_stride = result.instructions_per_stride(round(stride_ms / settings.features.hop_ms))
             print(f"{name} on the emulated Cortex-M4F: {result.instructions_per_inference():,.0f} instructions an "
                   f"inference, {result.instructions_per_hop():,.0f} a hop; every {stride_ms:g} ms {per_stride:,.0f} = "

@@ -108,9 +108,14 @@ def run(pcm: np.ndarray, n_inputs: int, n_labels: int, timeout: float | None = N
     return Run(lines[:-1], tensors[:, :n_inputs], tensors[:, n_inputs:], counts)
 
 
-def run_model_file(model_path, work: Path, seconds: float = 2.0) -> Run:
-    """Export a sketch for `model_path` into `work`, build it and run it on `seconds` of silence: what a model costs
-    on the board (instructions per inference, per layer), trained or not."""
+def pcm16(audio: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1) as the microphone's 16-bit ones."""
+    return np.round(np.asarray(audio) * 32768).clip(-32768, 32767).astype(np.int16)
+
+
+def run_model_file(model_path, work: Path, seconds: float = 2.0, audio: np.ndarray | None = None) -> Run:
+    """Export a sketch for `model_path` into `work`, build it and run it on `audio` (float samples), or on `seconds`
+    of silence: what a model costs on the board (instructions per inference, per layer), trained or not."""
     from .firmware import export_firmware, model_inputs
     from .metadata import load_model_file
 
@@ -118,8 +123,8 @@ def run_model_file(model_path, work: Path, seconds: float = 2.0) -> Run:
     config = meta.features
     sketch = Path(work) / f"sketch_{Path(model_path).stem.replace('-', '_')}"
     export_firmware(model_path, sketch, force=True)
-    return run(np.zeros(int(seconds * config.sample_rate), np.int16), model_inputs(data), len(meta.labels),
-               elf=build(sketch=sketch))
+    sound = np.zeros(int(seconds * config.sample_rate)) if audio is None else audio
+    return run(pcm16(sound), model_inputs(data), len(meta.labels), elf=build(sketch=sketch))
 
 
 def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +139,7 @@ def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
     first = -(-config.n_frames // stride) * stride  # frames seen at the first inference
     frames = lead + config.n_frames + per_clip * np.arange(len(audio))  # frames seen when each clip is complete
     pcm = np.concatenate([np.zeros(lead * config.hop_length), audio.reshape(-1)])
-    return np.round(pcm * 32768).clip(-32768, 32767).astype(np.int16), (frames - first) // stride
+    return pcm16(pcm), (frames - first) // stride
 
 
 # Parts of the image, by the path of the object file or library its sections came from.

@@ -14,7 +14,7 @@ from kws.data.cache import clip_audio, clip_features
 from kws.data.speech_commands import SpeechCommands
 from kws.detector import DetectorSettings, detect_audio
 from kws.firmware import arena_size, measure_arena
-from kws.firmware_qemu import build, clip_stream, image_sizes, run
+from kws.firmware_qemu import build, clip_stream, image_sizes, pcm16, run, run_model_file
 from kws.runtime import Model
 from kws.stream_eval import build_stream
 
@@ -38,7 +38,7 @@ def runs(image, data_dir, shipped_model, tmp_path_factory):
     features = clip_features(dataset, clips, config, cache_dir=cache, progress=False)
     clips_pcm, aligned = clip_stream(clip_audio(dataset, clips, config, cache_dir=cache, progress=False), shipped_model)
     audio, _ = build_stream(data_dir, shipped_model.labels[2:], minutes=1.0, seed=4)
-    stream_pcm = np.round(audio * 32768).clip(-32768, 32767).astype(np.int16)
+    stream_pcm = pcm16(audio)
     sizes = (config.n_frames * config.n_features, len(shipped_model.labels))
     with ThreadPoolExecutor(2) as pool:
         clips_run, stream_run = pool.map(lambda pcm: run(pcm, *sizes), (clips_pcm, stream_pcm))
@@ -73,7 +73,6 @@ def test_a_streaming_model_takes_a_strides_frames_on_the_board_and_answers_as_un
     from tflite_micro.python.tflite_micro import runtime
 
     from kws.features import mfcc
-    from kws.firmware import export_firmware, model_inputs
     from kws.metadata import load_model_file, write_metadata
     from kws.model.run import load_run
     from kws.model.streaming import streaming_network, to_int8_streaming_tflite
@@ -86,12 +85,10 @@ def test_a_streaming_model_takes_a_strides_frames_on_the_board_and_answers_as_un
     audio = clip_audio(dataset, clips, config, cache_dir=tmp_path, progress=False).reshape(-1)
     streaming = to_int8_streaming_tflite(streaming_network(keras_model, settings.model, config.n_frames, 4),
                                          mfcc(audio, config)[None])
-    path, sketch = tmp_path / "streaming.tflite", tmp_path / "streaming_sketch"
+    path = tmp_path / "streaming.tflite"
     stride = dataclasses.replace(meta.detection, stride_ms=4 * config.hop_ms)
     path.write_bytes(write_metadata(streaming, dataclasses.replace(meta, detection=stride)))
-    export_firmware(path, sketch, force=True)
-    result = run(np.round(audio * 32767).astype(np.int16), model_inputs(streaming), len(meta.labels),
-                 elf=build(sketch=sketch))
+    result = run_model_file(path, tmp_path, audio=audio)
     interp = runtime.Interpreter.from_bytes(streaming)
     replayed = []
     for x in result.inputs:

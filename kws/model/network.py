@@ -79,13 +79,18 @@ def build_network(input_shape: tuple[int, int], n_classes: int, config: ModelCon
     return keras.Model(inputs, outputs, name=config.arch.replace("-", ""))
 
 
+def same_padding(n: int, kernel: int, stride: int) -> tuple[int, int]:
+    """The zeros a 'same' convolution adds before and after an axis of `n`."""
+    total = max((-(-n // stride) - 1) * stride + kernel - n, 0)
+    return total // 2, total - total // 2
+
+
 def real_steps(frames: int, config: ModelConfig) -> tuple[int, int]:
     """The DS-CNN's last time steps [first, end) that depend on real frames alone, not on the zeros its 'same'
     padding adds at either end of the window: each is what a stream computes from the frames before it, so a
     network that pools only these can run one stride at a time with the same output."""
     kernel, stride = config.first_kernel[0], config.first_stride[0]
-    steps = -(-frames // stride)
-    top = max((steps - 1) * stride + kernel - frames, 0) // 2
+    top = same_padding(frames, kernel, stride)[0]
     first = -(-top // stride)  # the first step whose window starts at frame 0 or later
     end = (frames - kernel + top) // stride + 1  # one past the last whose window ends inside the frames
     return first + config.blocks, end - config.blocks  # each depthwise 3x3 reaches one step further each way

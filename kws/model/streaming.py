@@ -10,7 +10,7 @@ import io
 import numpy as np
 
 from ..errors import KwsError
-from .network import ModelConfig, real_steps
+from .network import ModelConfig, real_steps, same_padding
 from .quantize import convert_int8
 
 
@@ -36,19 +36,13 @@ def _ring_class():
     return Ring
 
 
-def _same_in_frequency(layer, n: int):
-    """(left, right) zeros a 'same' layer pads its frequency axis of `n` bins with."""
-    kernel, stride = layer.kernel_size[1], layer.strides[1]
-    total = max((-(-n // stride) - 1) * stride + kernel - n, 0)
-    return total // 2, total - total // 2
-
-
 def _unpadded_in_time(layer, x, name: str):
     """`layer` (a trained 'same' convolution) on `x`, padded in frequency alone."""
     import keras
     from keras import layers
 
-    x = layers.ZeroPadding2D(((0, 0), _same_in_frequency(layer, x.shape[2])), name=f"{name}_pad")(x)
+    frequency = same_padding(x.shape[2], layer.kernel_size[1], layer.strides[1])
+    x = layers.ZeroPadding2D(((0, 0), frequency), name=f"{name}_pad")(x)
     config = {**layer.get_config(), "padding": "valid", "name": f"{name}_valid"}
     twin = type(layer).from_config(config)
     y = twin(x)
