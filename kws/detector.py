@@ -137,6 +137,14 @@ class Detector:
         self.frontend = StreamingMfcc(model.config)
         self._stride = self.settings.stride_frames(model.config.hop_ms)
         self._smooth = self.settings.smooth_inferences(model.config.hop_ms)
+        if model.streaming and self._stride != model.input_frames:
+            hop_ms = model.config.hop_ms
+            raise KwsError(f"{model.path}: a streaming model runs every {model.input_frames * hop_ms:g} ms, the "
+                           f"stride it was exported for, not every {self._stride * hop_ms:g} ms; leave stride_ms at "
+                           "the model's")
+        # The frames heard when an output first answers for a whole window: a streaming model, called from the
+        # first stride on, answers after frame t for the window that ends at t + 1
+        self._ready = model.config.n_frames - 1 if model.streaming else model.config.n_frames
         self.reset()
 
     def reset(self) -> None:
@@ -146,6 +154,7 @@ class Detector:
         self._frames = self._samples = self._inferred_at = 0
         self._history: list[np.ndarray] = []
         self._decider = Decider(self.model.labels, self.settings)
+        self._runner = self.model.stream() if self.model.streaming else self.model  # a stream's past is its own
         self.posteriors = np.zeros(len(self.model.labels), np.float32)
 
     @property
@@ -167,27 +176,33 @@ class Detector:
             self._window = np.roll(self._window, -1, axis=0)
             self._window[-1] = frame
             self._frames += 1
-            if self._frames >= self.model.config.n_frames and self._frames % self._stride == 0:
+            if self._frames % self._stride == 0 and (self.model.streaming or self._frames >= self._ready):
                 found.append(self._infer())
         return [d for d in found if d is not None]
 
     def flush(self) -> list[Detection]:
         """End of a finite input (a file, not a live stream): zero-pad to complete the frame holding the last
         sample and at least one window (a short clip is padded to 1 s, as in training), then run the model on
-        the last window unless the stride just did. Detections are timed at most at the input's end."""
+        the last window unless the stride just did (a streaming model: on to the stride whose output answers for
+        the last frame). Detections are timed at most at the input's end."""
         c = self.model.config
         if self._samples == 0:
             return []
         end = self._samples / c.sample_rate
         frames = max(c.n_frames, 1 + -(-max(0, self._samples - c.window_length) // c.hop_length))
+        if self.model.streaming:
+            frames = max(frames, -(-(frames - 1) // self._stride) * self._stride)
         found = self.push(np.zeros(c.window_length + (frames - 1) * c.hop_length - self._samples, np.float32))
-        if self._inferred_at != self._frames:
+        if not self.model.streaming and self._inferred_at != self._frames:
             found += [d for d in [self._infer()] if d is not None]
         return [dataclasses.replace(d, time_s=min(d.time_s, end)) for d in found]
 
     def _infer(self) -> Detection | None:
         self._inferred_at = self._frames
-        self._history = (self._history + [self.model.predict(self._window)])[-self._smooth :]
+        scores = self._runner.predict_newest(self._window)
+        if self._frames < self._ready:  # a streaming model's window began before the stream
+            return None
+        self._history = (self._history + [scores])[-self._smooth :]
         self.posteriors = np.mean(self._history, axis=0)
         if self.on_posteriors is not None:
             self.on_posteriors(self.time_s, self.posteriors)

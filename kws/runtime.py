@@ -1,9 +1,11 @@
 """Run a .tflite model with its metadata: ai-edge-litert for the host, TFLite Micro's Python interpreter for
 on-device numerics. Both take float features, quantize them with the model's own input parameters, and
-return float probabilities."""
+return float probabilities. A streaming model (kws.model.streaming) takes a stride of frames a call and keeps what
+it still needs of them; a window of features is heard a stride at a time."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from .errors import KwsError
 from .features import FeatureConfig
 from .metadata import load_model_file
 from .paths import DEFAULT_MODEL
+from .resource_variables import has_variables, with_initialiser
 
 
 class Model:
@@ -35,6 +38,11 @@ class Model:
         One name per output.
     config : FeatureConfig
         The front end its inputs come from.
+    streaming : bool
+        Whether the model takes a stride of frames a call (`input_frames`, its detection stride) and keeps what it
+        still needs of them, or a whole window.
+    input_frames : int
+        Frames a call takes: the window's (config.n_frames), or a streaming model's stride.
 
     Raises
     ------
@@ -51,18 +59,16 @@ class Model:
         self.runtime = runtime
         if runtime not in ("litert", "tflm"):
             raise KwsError(f"unknown runtime {runtime!r}; use litert or tflm")
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
         # LiteRT verifies the flatbuffer (TFLite Micro does not), so a truncated or garbled file is refused here
-        # for both runtimes. The builtin int8 kernels, not the XNNPACK delegate: they agree with TFLite Micro to one
-        # output step (XNNPACK differs by up to 20 steps), so host and board make the same decisions.
+        # for both runtimes.
         try:
-            interp = Interpreter(model_content=self.bytes, num_threads=1,
-                                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            interp = self._litert()
             inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
         except (RuntimeError, ValueError, IndexError) as e:
             raise KwsError(f"{self.path}: corrupt model file ({e}); copy it again, or export it again with "
                            "`kws quantize`") from None
+        self.input_frames = int(np.prod(inp["shape"])) // self.config.n_features
+        self.streaming = self.input_frames != self.config.n_frames
         self._check_tensors(inp, out)
         try:
             interp.allocate_tensors()
@@ -71,35 +77,68 @@ class Model:
                            "`kws quantize`") from None
         self.input_shape = tuple(inp["shape"])
         self.input_quant, self.output_quant = inp["quantization"], out["quantization"]
-        if runtime == "litert":
-            self._interp = interp
-            self._in_index, self._out_index = inp["index"], out["index"]
-        else:
-            try:
-                from tflite_micro.python.tflite_micro import runtime as tflm
-            except ImportError:
-                raise KwsError("the tflm runtime needs the tflite-micro package; `pip install tflite-micro`") from None
-            try:
-                self._interp = tflm.Interpreter.from_bytes(self.bytes)
-            except (RuntimeError, ValueError) as e:
-                raise KwsError(f"{self.path}: TFLite Micro cannot run the model ({e}); export it again with "
-                               "`kws quantize`") from None
+        self._invoke = self._runner(interp)
+
+    def _litert(self):
+        """A LiteRT interpreter of the model, with the builtin int8 kernels, not the XNNPACK delegate: they agree
+        with TFLite Micro to one output step (XNNPACK differs by up to 20 steps), so host and board make the same
+        decisions. A streaming model gets back the subgraph that zeroes its variables (LiteRT needs it)."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        return Interpreter(model_content=with_initialiser(self.bytes), num_threads=1,
+                           experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+
+    def _runner(self, interp=None):
+        """A function from one call's int8 inputs to its int8 outputs, on an interpreter of its own (a streaming
+        model's variables are its alone): `interp` (LiteRT, allocated), or a new one."""
+        if self.runtime == "litert":
+            if interp is None:
+                interp = self._litert()
+                interp.allocate_tensors()
+            inp, out = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+
+            def invoke(q):
+                interp.set_tensor(inp, q)
+                interp.invoke()
+                return interp.get_tensor(out)
+
+            return invoke
+        try:
+            from tflite_micro.python.tflite_micro import runtime as tflm
+        except ImportError:
+            raise KwsError("the tflm runtime needs the tflite-micro package; `pip install tflite-micro`") from None
+        try:
+            micro = tflm.Interpreter.from_bytes(self.bytes)
+        except (RuntimeError, ValueError) as e:
+            raise KwsError(f"{self.path}: TFLite Micro cannot run the model ({e}); export it again with "
+                           "`kws quantize`") from None
+
+        def invoke(q):
+            micro.set_input(q, 0)
+            micro.invoke()
+            return micro.get_output(0)
+
+        return invoke
 
     def _check_tensors(self, inp: dict, out: dict) -> None:
-        """The model's input and output fit its metadata: int8, n_frames x n_features in, one score per label out."""
+        """The model's input and output fit its metadata: int8, n_frames x n_features in (a streaming model: its
+        stride's frames), one score per label out."""
         c = self.config
         if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
             raise KwsError(f"{self.path}: model tensors are {np.dtype(inp['dtype'])} in, {np.dtype(out['dtype'])} out; "
                            "kws runs full-int8 models: quantize it with `kws quantize`")
-        if int(np.prod(inp["shape"])) != c.n_frames * c.n_features:
+        stride = self.metadata.detection.stride_frames(c.hop_ms)
+        fits = self.input_frames == c.n_frames or (self.input_frames == stride and has_variables(self.bytes))
+        if not fits or int(np.prod(inp["shape"])) != self.input_frames * c.n_features:
             raise KwsError(f"{self.path}: model input {np.asarray(inp['shape']).tolist()} does not fit its "
-                           f"{c.n_frames}x{c.n_features} features; export the model with `kws quantize`")
+                           f"{c.n_frames}x{c.n_features} features (or, streaming, its stride's {stride} frames); export "
+                           "the model with `kws quantize`")
         if int(np.prod(out["shape"])) != len(self.labels):
             raise KwsError(f"{self.path}: model has {int(np.prod(out['shape']))} outputs but its metadata names "
                            f"{len(self.labels)} labels; export the model with `kws quantize`")
 
     def quantize_input(self, features: np.ndarray) -> np.ndarray:
-        """The int8 model input for one window of features (n_frames, n_features); KwsError for another shape or
+        """The int8 model inputs for one window of features (n_frames, n_features); KwsError for another shape or
         non-finite values."""
         c = self.config
         try:
@@ -113,23 +152,41 @@ class Model:
         if not np.isfinite(x).all():
             raise KwsError("Model.predict: features hold NaN or infinite values; compute them from finite audio")
         scale, zero = self.input_quant[:2]
-        return np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8).reshape(self.input_shape)
+        return np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8)
+
+    def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
+        """Probabilities from int8 model outputs."""
+        scale, zero = self.output_quant[:2]
+        return (np.asarray(raw).astype(np.float32) - zero) * scale
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probabilities for one window of features (n_frames, n_features); KwsError for another shape or non-finite
-        values."""
-        scale, zero = self.output_quant[:2]
-        return (self.predict_int8(self.quantize_input(features)).astype(np.float32) - zero) * scale
+        values. A streaming model hears the window a stride at a time (what it kept before has left its window by
+        the last stride; calls between `predict_int8` calls of a stream change what that stream kept)."""
+        q = self.quantize_input(features)
+        if not self.streaming:
+            return self.dequantize_output(self.predict_int8(q))
+        n, stride = self.config.n_frames, self.input_frames
+        # the output after a stride answers for the window that ends one frame later: the window's last frame
+        # reaches no step the pool averages
+        for start in range((n - 1) % stride, n - 1, stride):
+            raw = self.predict_int8(q[start : start + stride])
+        return self.dequantize_output(raw)
 
     def predict_int8(self, q: np.ndarray) -> np.ndarray:
-        """The int8 outputs (n_labels,) for one window of int8 model inputs (quantized features)."""
-        q = np.asarray(q, np.int8).reshape(self.input_shape)
-        if self.runtime == "litert":
-            self._interp.set_tensor(self._in_index, q)
-            self._interp.invoke()
-            raw = self._interp.get_tensor(self._out_index)
-        else:
-            self._interp.set_input(q, 0)
-            self._interp.invoke()
-            raw = self._interp.get_output(0)
-        return raw.reshape(-1)
+        """The int8 outputs (n_labels,) for one call's int8 inputs (quantized features): a window, or a streaming
+        model's newest stride of frames, which it keeps what it needs of for the calls after."""
+        return self._invoke(np.asarray(q, np.int8).reshape(self.input_shape)).reshape(-1)
+
+    def predict_newest(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities from one call on the newest frames of a window of features, as the board makes it: the
+        window, or a streaming model's stride (which it keeps what it needs of for the calls after)."""
+        if not self.streaming:
+            return self.predict(features)
+        return self.dequantize_output(self.predict_int8(self.quantize_input(features)[-self.input_frames :]))
+
+    def stream(self) -> Model:
+        """The model on an interpreter of its own: a stream through a streaming model keeps its own past."""
+        twin = copy.copy(self)
+        twin._invoke = self._runner()
+        return twin

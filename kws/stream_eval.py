@@ -263,7 +263,7 @@ def tune_detection(model: Model, data_dir, minutes: float = TUNE_MINUTES, seed: 
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, rate=model.config.sample_rate,
                                  negatives=negatives, own_share=OWN_WORDS_SHARE, recorded=True)
     hours = len(audio) / model.config.sample_rate / 3600
-    base = DetectorSettings()
+    base = DetectorSettings(stride_ms=model.metadata.detection.stride_ms)  # a streaming model's is its own
     times, raw = posterior_trace(model, audio, dataclasses.replace(base, smoothing_ms=base.stride_ms))  # one pass
 
     def candidates():

@@ -28,15 +28,29 @@ FEATURE_TOLERANCE = 1e-5
 ODD_CHUNKS = "1,7,333,1024,5"
 
 
-@pytest.fixture(scope="session")
-def kws_host(tmp_path_factory):
-    """The host harness (firmware/host/kws_host.cpp) built with the library's portable front end and detector."""
-    exe = tmp_path_factory.mktemp("firmware") / "kws_host"
-    sources = [REPO / "firmware" / "host" / "kws_host.cpp"] + [SOURCES / s for s in (*PORTABLE_SOURCES, "kws_tables.cpp")]
-    r = subprocess.run(["g++", "-O2", "-std=c++17", "-Wall", "-Wextra", f"-I{SOURCES}", *map(str, sources),
+def build_host(sources_dir, exe):
+    """The host harness (firmware/host/kws_host.cpp) built with the portable front end, detector and generated
+    files in `sources_dir`."""
+    sources = [REPO / "firmware" / "host" / "kws_host.cpp"] + [sources_dir / s for s in (*PORTABLE_SOURCES,
+                                                                                        "kws_tables.cpp")]
+    r = subprocess.run(["g++", "-O2", "-std=c++17", "-Wall", "-Wextra", f"-I{sources_dir}", *map(str, sources),
                         "-o", str(exe)], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr, r.stderr
     return exe
+
+
+@pytest.fixture(scope="session")
+def kws_host(tmp_path_factory):
+    """The host harness built with the library (the shipped model's files)."""
+    return build_host(SOURCES, tmp_path_factory.mktemp("firmware") / "kws_host")
+
+
+@pytest.fixture(scope="module")
+def streaming_host(tiny_families, tmp_path_factory):
+    """The host harness built with the files exported for a streaming model (4 frames a call, an 80 ms stride)."""
+    sketch = tmp_path_factory.mktemp("streaming") / "streaming_sketch"
+    export_firmware(tiny_families["streamable"][1], sketch)
+    return build_host(sketch, sketch / "kws_host"), Model(tiny_families["streamable"][1])
 
 
 def pcm16(audio: np.ndarray) -> np.ndarray:
@@ -192,13 +206,18 @@ class Recorder:
     def __init__(self, model: Model, rng=None):
         self.model, self.rng, self.best = model, rng, [0]
         self.config, self.metadata, self.labels = model.config, model.metadata, model.labels
+        self.path, self.streaming, self.input_frames = model.path, model.streaming, model.input_frames
         self.inputs, self.outputs = [], []
 
-    def predict(self, features):
+    def stream(self):
+        self.model = self.model.stream()
+        return self
+
+    def predict_newest(self, features):
         self.inputs.append(self.model.quantize_input(features).reshape(-1))
         scale, zero = self.model.output_quant[:2]
         if self.rng is None:
-            raw = np.round(self.model.predict(features) / scale + zero).astype(np.int8)
+            raw = np.round(self.model.predict_newest(features) / scale + zero).astype(np.int8)
         else:
             if self.rng.random() < 0.3:
                 self.best = self.rng.choice(len(self.labels), 1 + int(self.rng.random() < 0.3), replace=False)
@@ -218,11 +237,15 @@ def keyword_stream(data_dir) -> np.ndarray:
     return np.clip(np.round((audio + 0.05 * noise) * 32768), -32768, 32767).astype(np.int16)
 
 
-@pytest.mark.parametrize("outputs", ["model", "random"])
-def test_cpp_detector_makes_the_python_detectors_decisions(kws_host, keyword_stream, tmp_path, outputs):
+@pytest.mark.parametrize("model, outputs", [("shipped", "model"), ("shipped", "random"), ("streaming", "random")])
+def test_cpp_detector_makes_the_python_detectors_decisions(request, keyword_stream, tmp_path, model, outputs):
+    """The shipped model's detector, and a streaming model's (called every stride from the first, its outputs
+    counted from the first whole window)."""
+    kws_host, model = ((request.getfixturevalue("kws_host"), Model(DEFAULT_MODEL)) if model == "shipped" else
+                       request.getfixturevalue("streaming_host"))
     pcm = keyword_stream
     audio = pcm / np.float32(32768)
-    recorder = Recorder(Model(DEFAULT_MODEL), None if outputs == "model" else np.random.default_rng(0))
+    recorder = Recorder(model, None if outputs == "model" else np.random.default_rng(0))
     trace = []
     detector = Detector(recorder, on_posteriors=lambda t, p: trace.append((t, p.copy())))
     found = [d for i in range(0, len(audio), 1600) for d in detector.push(audio[i : i + 1600])]

@@ -57,48 +57,46 @@ def test_a_sketch_exported_for_another_model_builds_and_runs(image, tiny_run, ti
     elf = build(sketch=sketch)
     assert elf.name == f"{sketch.name}.elf"
     config = model.config
-    result = run(np.zeros(config.clip_samples * 2, np.int16), config.n_frames * config.n_features, len(model.labels),
-                 elf=elf)
+    result = run(np.zeros(config.clip_samples * 2, np.int16), model.input_frames * config.n_features,
+                 len(model.labels), elf=elf)
     used, reserved = result.arena()
     assert 0 < used <= reserved and result.counts["inferences"] > 0
 
 
-def test_a_streaming_model_takes_a_strides_frames_on_the_board_and_answers_as_under_tflm(image, tiny_run, tiny_families,
-                                                                                        tmp_path):
-    """A streamable DS-CNN's twin (kws.model.streaming: its past steps in int8 resource variables) exported with an
-    80 ms stride: the sketch feeds it the 4 newest frames a call, and its outputs equal TFLite Micro's on the same
-    inputs, call after call, once its first window has passed."""
+def test_a_streaming_model_on_the_board_hears_and_decides_as_the_host_detector(image, tiny_run, tiny_families, tmp_path):
+    """A streamable run's export (its past steps in int8 resource variables, an 80 ms stride): the sketch feeds it
+    the 4 newest frames a call from the first stride on, as the host Detector does; once a whole window has passed
+    (what it kept at first differs between interpreters) its outputs are TFLite Micro's on the same inputs, and its
+    detections are the host Detector's."""
     import dataclasses
-
-    from tflite_micro.python.tflite_micro import runtime
 
     from kws.features import mfcc
     from kws.metadata import load_model_file, write_metadata
-    from kws.model.run import load_run
-    from kws.model.streaming import streaming_network, to_int8_streaming_tflite
 
-    run_dir, model_path = tiny_families["streamable"]
-    settings, keras_model = load_run(run_dir)
-    config, meta = settings.features, load_model_file(model_path)[1]
+    data, meta = load_model_file(tiny_families["streamable"][1])
+    path = tmp_path / "streaming.tflite"  # a low threshold: the tiny model fires on its tones
+    path.write_bytes(write_metadata(data, dataclasses.replace(meta, detection=dataclasses.replace(meta.detection,
+                                                                                                   threshold=0.5))))
+    model = Model(path, "tflm")
+    config, stride = model.config, model.input_frames
     dataset = SpeechCommands(tiny_run[0], words=("yes", "no"))
-    clips = dataset.split("validation", config.clip_samples, config.sample_rate)[:8]
+    clips = dataset.split("validation", config.clip_samples, config.sample_rate)
+    clips = [c for c in clips if c.label in ("yes", "no")][:6] + [c for c in clips if c.label == "_unknown_"][:2]
     audio = clip_audio(dataset, clips, config, cache_dir=tmp_path, progress=False).reshape(-1)
-    streaming = to_int8_streaming_tflite(streaming_network(keras_model, settings.model, config.n_frames, 4),
-                                         mfcc(audio, config)[None])
-    path = tmp_path / "streaming.tflite"
-    stride = dataclasses.replace(meta.detection, stride_ms=4 * config.hop_ms)
-    path.write_bytes(write_metadata(streaming, dataclasses.replace(meta, detection=stride)))
     result = run_model_file(path, tmp_path, audio=audio)
-    interp = runtime.Interpreter.from_bytes(streaming)
-    replayed = []
-    for x in result.inputs:
-        interp.set_input(x.reshape(1, 4, config.n_features, 1), 0)
-        interp.invoke()
-        replayed.append(interp.get_output(0).reshape(-1).copy())
-    assert result.inputs.shape == (len(replayed), 4 * config.n_features) and len(replayed) > 80  # 8 s, 80 ms apart
-    settled = config.n_frames // 4  # calls after which what the model kept at first (zeros) has left its window
-    assert np.array_equal(np.array(replayed)[settled:], result.outputs[settled:])
+
+    features = mfcc(audio, config)
+    host_inputs = [model.quantize_input(features[f - config.n_frames : f])[-stride:].reshape(-1)
+                   for f in range(stride, len(features) + 1, stride) if f >= config.n_frames]
+    assert len(result.inputs) > 80  # 8 s, 80 ms apart
+    settled = config.n_frames // stride  # calls after which what the model kept at first has left its window
+    assert (result.inputs[settled:len(host_inputs) + settled] != np.array(host_inputs)).mean() <= 1e-3
+    replay = model.stream()
+    replayed = np.array([replay.predict_int8(x) for x in result.inputs])
+    assert np.array_equal(replayed[settled:], result.outputs[settled:])
     assert len({tuple(o) for o in result.outputs}) > 10  # the outputs move with the words
+    board = [(label, round(t, 2)) for label, t, _ in result.detections()]
+    assert len(board) >= 2 and board == [(d.label, round(d.time_s, 2)) for d in detect_audio(model, audio)[: len(board)]]
 
 
 def test_each_layer_is_timed_with_the_kernel_it_ran(runs, shipped_model):

@@ -1,12 +1,17 @@
 """A streamable DS-CNN run a stride at a time: the same outputs as its window, in float and in int8 (TFLite Micro,
-state in int8 resource variables)."""
+state in int8 resource variables); its export, run by the host's Model and Detector."""
 
 import numpy as np
 import pytest
+from conftest import LITERT_TFLM_MAX_STEPS
 
+from kws.detector import Detector, DetectorSettings
 from kws.errors import KwsError
+from kws.features import mfcc
 from kws.model.network import ModelConfig, build_network
-from kws.model.streaming import reset, streaming_network, to_int8_streaming_tflite
+from kws.model.quantize import to_int8_streaming_tflite
+from kws.model.streaming import reset, streaming_network
+from kws.runtime import Model
 
 FRAMES, FEATURES, STRIDE = 49, 10, 4
 
@@ -84,3 +89,64 @@ def test_only_a_streamable_ds_cnn_streams_and_at_a_stride_its_convolution_takes(
     config = ModelConfig(channels=8, blocks=1, streamable=True)
     with pytest.raises(KwsError, match="multiple of it"):
         streaming_network(build_network((FRAMES, FEATURES), 12, config), config, FRAMES, 3)
+
+
+@pytest.fixture(scope="module")
+def streamed(tiny_run, tiny_families):
+    """The tiny streamable run's export (a streaming model) and eight of its data's clips back to back."""
+    from kws.data.cache import clip_audio
+    from kws.data.speech_commands import SpeechCommands
+
+    model = Model(tiny_families["streamable"][1])
+    dataset = SpeechCommands(tiny_run[0], words=("yes", "no"))
+    clips = dataset.split("validation", model.config.clip_samples, model.config.sample_rate)[:8]
+    return model, clip_audio(dataset, clips, model.config, progress=False).reshape(-1)
+
+
+def test_a_streamable_run_exports_a_model_that_takes_a_stride_a_call(streamed):
+    from kws.firmware import model_ops
+
+    model, _ = streamed
+    assert model.streaming and model.input_frames == STRIDE and model.metadata.detection.stride_ms == 80
+    ops = set(model_ops(model.bytes))
+    assert {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= ops and "CALL_ONCE" not in ops  # TFLM zeroes them
+    assert model.metadata.accuracy["int8"] > 0.8  # measured through the stream; an untrained model scores ~0.3
+
+
+def test_a_window_through_a_streaming_model_does_not_depend_on_what_it_heard_before(streamed):
+    model, audio = streamed
+    features = mfcc(audio, model.config)
+    a = features[:FRAMES]
+    first = model.predict(a)
+    others = [model.predict(features[start : start + FRAMES]) for start in range(50, len(features) - FRAMES, 50)]
+    assert max(np.abs(p - first).max() for p in others) > 0.5  # other clips, other answers
+    assert np.array_equal(model.predict(a), first)
+    step = model.output_quant[0]
+    assert np.abs(Model(model.path, "tflm").predict(a) - first).max() <= LITERT_TFLM_MAX_STEPS * step + 1e-6
+
+
+def test_the_detector_runs_a_streaming_model_every_stride_and_each_answer_is_a_windows(streamed):
+    """Unsmoothed, the detector's posteriors after frame t are the model's on the window that ends at t + 1, from
+    the first whole window on (frame 48), stride after stride, through the end of the input."""
+    model, audio = streamed
+    c = model.config
+    trace = []
+    detector = Detector(model, DetectorSettings.from_metadata(model.metadata, smoothing_ms=0.0),
+                        on_posteriors=lambda t, p: trace.append((t, p.copy())))
+    for i in range(0, len(audio), 1234):
+        detector.push(audio[i : i + 1234])
+    detector.flush()
+    frames = len(mfcc(audio, c))
+    features = mfcc(np.pad(audio, (0, STRIDE * c.hop_length)), c)  # as flush pads it
+    heard = [round((t * c.sample_rate - c.window_length) / c.hop_length) + 1 for t, _ in trace]
+    assert heard == list(range(FRAMES - 1, frames - 1 + STRIDE, STRIDE))  # the last answers for the last frame
+    windows = np.array([model.predict(features[f + 1 - FRAMES : f + 1]) for f in heard])
+    posteriors = np.array([p for _, p in trace])
+    assert np.abs(posteriors - windows).max() <= model.output_quant[0] + 1e-6  # a feature on a rounding edge
+    assert np.mean(np.all(posteriors == windows, axis=1)) >= 0.95 and np.ptp(posteriors, axis=0).max() > 0.5
+
+
+def test_a_streaming_model_keeps_the_stride_it_was_exported_for(streamed):
+    model, _ = streamed
+    with pytest.raises(KwsError, match="every 80 ms, the stride it was exported for, not every 200 ms"):
+        Detector(model, DetectorSettings.from_metadata(model.metadata, stride_ms=200.0))

@@ -4,7 +4,7 @@
 //   kws_host mfcc CHUNKS                   writes the feature frames to stdout as float32, kNumFeatures per frame
 //   kws_host detect CHUNKS OUTPUTS INPUTS  runs the Detector with recorded int8 model outputs (OUTPUTS, kNumLabels
 //                                          per inference) as the model, writes its int8 inputs to INPUTS and
-//                                          prints "P time p0 .. pN" per inference and "D label time score" per
+//                                          prints "P time p0 .. pN" per output that counts and "D label time score" per
 //                                          detection
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +22,12 @@ namespace {
 struct Playback {
   FILE* outputs;
   FILE* inputs;
-  long inferences;
 };
 
 bool play(const int8_t* input, int8_t* output, void* user) {
   Playback* p = static_cast<Playback*>(user);
   fwrite(input, 1, kws::kNumFrames * kws::kNumFeatures, p->inputs);
   if (fread(output, 1, kws::kNumLabels, p->outputs) != static_cast<size_t>(kws::kNumLabels)) return false;
-  ++p->inferences;
   return true;
 }
 
@@ -63,7 +61,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   static kws::FeatureStream frontend;
-  Playback playback = {detect ? open_or_die(argv[3], "rb") : nullptr, detect ? open_or_die(argv[4], "wb") : nullptr, 0};
+  Playback playback = {detect ? open_or_die(argv[3], "rb") : nullptr, detect ? open_or_die(argv[4], "wb") : nullptr};
   static kws::Detector detector(play, &playback);
   static kws::SampleRing ring;  // the sketch's path: microphone chunks -> ring -> detector
 
@@ -84,9 +82,9 @@ int main(int argc, char** argv) {
     int16_t samples[kws::kHopLength];
     kws::Detection d;
     for (int m; (m = ring.read(samples, kws::kHopLength)) > 0;) {
-      const long before = playback.inferences;
+      const uint32_t before = detector.updates();
       const bool fired = detector.push(samples, m, &d);
-      if (playback.inferences != before) {
+      if (detector.updates() != before) {
         printf("P %.17g", detector.time_s());
         for (int k = 0; k < kws::kNumLabels; ++k) printf(" %.9g", detector.posteriors()[k]);
         printf("\n");

@@ -1,6 +1,6 @@
 """From a training run to a shipped model: full-integer (int8 in, int8 out) post-training quantization for TFLite
-Micro, validation accuracy (float and int8), tuned detection defaults and the metadata written into the .tflite;
-the float Keras model is saved beside it."""
+Micro (a streamable run: its streaming twin, a stride a call), validation accuracy (float and int8), tuned detection
+defaults and the metadata written into the .tflite; the float Keras model is saved beside it."""
 
 from __future__ import annotations
 
@@ -16,15 +16,21 @@ from ..data.prepare import epoch_features, prepare
 from ..data.speech_commands import as_roots
 from ..errors import KwsError
 from ..labels import LABELS, keywords
-from ..metadata import ModelMetadata, write_metadata
+from ..metadata import DetectorSettings, ModelMetadata, write_metadata
 from ..outputs import output_file, replace_file, replace_with
+from ..resource_variables import without_initialiser
 from ..stream_eval import TUNE_MINUTES
 from . import native_stderr_muted
 from .network import ModelConfig, build_network
 from .evaluate import scores
 from .run import load_run
+from .streaming import reset, streaming_network
 
 REPRESENTATIVE_CLIPS = 1000
+# A streamable run's model runs every STREAM_STRIDE_MS on the board and the host, a stride at a time (its
+# streaming twin: 16 % of a 64 MHz Cortex-M4F; firmware/README.md); calibrated on this many clips, each a stream
+STREAM_STRIDE_MS = 80.0
+STREAM_CALIBRATION_CLIPS = 300
 # A wake word's threshold finds the most of it within WAKE_WORD_FALSE_ACCEPTS per hour on the tuning stream (at most
 # one in its 30 minutes), and of those the highest within WAKE_WORD_SLACK of the most: the stream may lack your own
 # other words (benchmarks/custom_word.py: docs/custom_words.md)
@@ -66,6 +72,32 @@ def convert_int8(converter, samples, per_channel: bool = False) -> bytes:
         return converter.convert()
 
 
+def to_int8_streaming_tflite(stream_model, streams: np.ndarray) -> bytes:
+    """Convert a stream model to a full-int8 TFLite flatbuffer whose kept steps are int8 resource variables (zero
+    at first); `streams` are float feature streams (N, frames, features), fed stride by stride to calibrate it."""
+    import keras
+    import tensorflow as tf
+
+    stride = stream_model.input_shape[1]
+
+    def samples():
+        for stream in streams:
+            for start in range(0, len(stream) - stride + 1, stride):
+                yield [stream[None, start : start + stride, :, None].astype(np.float32)]
+
+    reset(stream_model)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = keras.export.ExportArchive()
+        archive.track(stream_model)
+        archive.add_endpoint(name="serve", fn=stream_model.call,
+                             input_signature=[tf.TensorSpec(stream_model.input.shape, tf.float32)])
+        with contextlib.redirect_stdout(io.StringIO()):
+            archive.write_out(tmp)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter._experimental_variable_quantization = True
+        return without_initialiser(convert_int8(converter, samples))  # TFLite Micro zeroes the variables itself
+
+
 def _check_out(out_path, force: bool) -> Path:
     """A .tflite to write in an existing, writable folder; an existing one, or its .keras, is kept unless `force`."""
     out = output_file(out_path, "--out", (".tflite",))
@@ -96,12 +128,18 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
     rng = np.random.default_rng(config["seed"])
     pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
     representative = epoch_features(prep, 0, config["seed"], feature_config, run.augment, pick)
-    tflite = to_int8_tflite(model, representative, run.model)
+    if run.model.streamable:
+        stride_frames = round(STREAM_STRIDE_MS / feature_config.hop_ms)
+        twin = streaming_network(model, run.model, feature_config.n_frames, stride_frames)
+        tflite = to_int8_streaming_tflite(twin, representative[:STREAM_CALIBRATION_CLIPS])
+        detection = DetectorSettings(stride_ms=stride_frames * feature_config.hop_ms)
+    else:
+        tflite, detection = to_int8_tflite(model, representative, run.model), DetectorSettings()
 
     float_pred = model.predict(prep.x_val[..., None], batch_size=256, verbose=0).argmax(axis=1)
     float_scores = scores(prep.labels, prep.y_val, float_pred)
     metadata = ModelMetadata(
-        feature_config, tuple(prep.labels),
+        feature_config, tuple(prep.labels), detection,
         model={**run.model.to_dict(), "parameters": int(model.count_params())},
         training={"data": [Path(d).name for d in data_dirs + negatives], "clips": len(prep.train_clips),
                   "epochs": config["epochs"], "seed": config["seed"], "teacher": run.teacher},

@@ -4,14 +4,10 @@ stride computes only its new steps, and the output after the frames of a window 
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 
 from ..errors import KwsError
 from .network import ModelConfig, real_steps, same_padding
-from .quantize import convert_int8
 
 
 def _ring_class():
@@ -94,49 +90,3 @@ def reset(stream_model) -> None:
     for variable in stream_model.non_trainable_variables:
         if variable.path.endswith("/past"):
             variable.assign(np.zeros(variable.shape, np.float32))
-
-
-def to_int8_streaming_tflite(stream_model, streams: np.ndarray) -> bytes:
-    """Convert a stream model to a full-int8 TFLite flatbuffer whose kept steps are int8 resource variables (zero
-    at first); `streams` are float feature streams (N, frames, features), fed stride by stride to calibrate it."""
-    import tempfile
-
-    import keras
-    import tensorflow as tf
-
-    stride = stream_model.input_shape[1]
-
-    def samples():
-        for stream in streams:
-            for start in range(0, len(stream) - stride + 1, stride):
-                yield [stream[None, start : start + stride, :, None].astype(np.float32)]
-
-    reset(stream_model)
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = keras.export.ExportArchive()
-        archive.track(stream_model)
-        archive.add_endpoint(name="serve", fn=stream_model.call,
-                             input_signature=[tf.TensorSpec(stream_model.input.shape, tf.float32)])
-        with contextlib.redirect_stdout(io.StringIO()):
-            archive.write_out(tmp)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-        converter._experimental_variable_quantization = True
-        return without_initialiser(convert_int8(converter, samples))
-
-
-def without_initialiser(model_bytes: bytes) -> bytes:
-    """The model without the subgraph that sets its variables to zero once (CALL_ONCE) and its zeros: TFLite Micro
-    zeroes resource variables itself, and what a stream keeps at first has left the window after its first second."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model_bytes, 0))
-    once = {i for i, code in enumerate(model.operatorCodes) if code.builtinCode == schema.BuiltinOperator.CALL_ONCE}
-    main, *initialisers = model.subgraphs
-    main.operators = [op for op in main.operators if op.opcodeIndex not in once]
-    for tensor in (t for graph in initialisers for t in graph.tensors):
-        model.buffers[tensor.buffer].data = None
-    model.subgraphs = [main]
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())

@@ -38,9 +38,10 @@ Detector::Detector(InferFn infer, void* user) : infer_(infer), user_(user) { res
 void Detector::reset() {
   frontend_.reset();
   decider_.reset();
-  memset(window_, 0, sizeof(window_));
+  memset(window_, kInputZeroPoint, sizeof(window_));  // zero features, as the host starts from
   frames_ = 0;
   history_count_ = 0;
+  updates_ = 0;
   memset(posteriors_, 0, sizeof(posteriors_));
 }
 
@@ -59,16 +60,21 @@ bool Detector::on_frame(const float* features, Detection* out) {
   memmove(window_, window_ + kNumFeatures, last);
   for (int c = 0; c < kNumFeatures; ++c) window_[last + c] = quantize_input(features[c]);
   ++frames_;
-  if (frames_ < static_cast<uint32_t>(kNumFrames) || frames_ % kStrideFrames != 0) return false;
+  // A streaming model (it takes the newest kInputFrames a call and keeps what it needs of them) runs from the first
+  // stride on; its output after frame t answers for the window that ends at t + 1. A window model waits for a window.
+  const bool streaming = kInputFrames < kNumFrames;
+  const uint32_t ready = streaming ? kNumFrames - 1 : kNumFrames;  // frames heard when an output is the window's
+  if (frames_ % kStrideFrames != 0 || (!streaming && frames_ < ready)) return false;
 
   int8_t raw[kNumLabels];
-  if (!infer_(window_, raw, user_)) return false;
+  if (!infer_(window_, raw, user_) || frames_ < ready) return false;
   if (history_count_ == kSmoothInferences) {  // drop the oldest
     memmove(history_[0], history_[1], sizeof(history_[0]) * (kSmoothInferences - 1));
     --history_count_;
   }
   for (int k = 0; k < kNumLabels; ++k) history_[history_count_][k] = dequantize_output(raw[k]);
   ++history_count_;
+  ++updates_;
   for (int k = 0; k < kNumLabels; ++k) {  // mean, summed oldest first as numpy does
     float sum = 0.0f;
     for (int i = 0; i < history_count_; ++i) sum += history_[i][k];

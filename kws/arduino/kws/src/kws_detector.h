@@ -1,5 +1,6 @@
 // The streaming detector, as kws/detector.py: feature frames -> sliding window of kNumFrames -> the int8 model every
-// kStrideFrames frames -> average of the last kSmoothInferences posteriors -> threshold and suppression.
+// kStrideFrames frames (a streaming model: on the newest kInputFrames) -> average of the last kSmoothInferences
+// posteriors -> threshold and suppression.
 // Portable C++: the model runs behind a function pointer (TFLM on the board, anything in host tests).
 #ifndef KWS_DETECTOR_H_
 #define KWS_DETECTOR_H_
@@ -11,7 +12,8 @@
 
 namespace kws {
 
-// Runs the model on kNumFrames * kNumFeatures int8 inputs, writes kNumLabels int8 outputs; false on failure.
+// Runs the model on the window's kNumFrames * kNumFeatures int8 inputs (a streaming model reads the newest
+// kInputFrames), writes kNumLabels int8 outputs; false on failure.
 typedef bool (*InferFn)(const int8_t* input, int8_t* output, void* user);
 
 struct Detection {
@@ -50,6 +52,7 @@ class Detector {
   // `out`.
   bool push(const int16_t* samples, int n, Detection* out);
   const float* posteriors() const { return posteriors_; }  // the latest smoothed posteriors
+  uint32_t updates() const { return updates_; }  // how often posteriors() changed: once per output that counts
   double time_s() const;  // end of the audio consumed, at frame resolution
 
  private:
@@ -64,6 +67,7 @@ class Detector {
   float history_[kSmoothInferences][kNumLabels];  // posteriors of the last inferences, oldest first
   int history_count_;
   float posteriors_[kNumLabels];
+  uint32_t updates_;
 };
 
 }  // namespace kws
