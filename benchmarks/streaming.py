@@ -6,11 +6,10 @@ inference and the share of a 64 MHz core at the stride; the board's streaming ou
 
     python benchmarks/streaming.py runs/RUN [--stride-ms 80] [--minutes 10]
 
-RUN is a training run of a streamable DS-CNN (`kws train --streamable`). The twin is calibrated on 5 minutes of a
-training-split stream; the window model is the run's own export (run_model)."""
+RUN is a training run of a streamable DS-CNN (`kws train --streamable`). Both are calibrated on 5 minutes of a
+training-split stream (the window model on a window every 10 frames of it)."""
 
 import argparse
-import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -19,11 +18,13 @@ import numpy as np
 from kws.features import mfcc
 from kws.firmware import measure_arena, model_layers, model_ops
 from kws.firmware_qemu import run_model_file
-from kws.metadata import load_model_file, write_metadata
 from kws.labels import keywords
-from kws.model.run import load_run, run_model
-from kws.model.streaming import streaming_network, to_int8_streaming_tflite
+from kws.metadata import DetectorSettings, ModelMetadata, write_metadata
+from kws.model.quantize import to_int8_streaming_tflite, to_int8_tflite
+from kws.model.run import load_run
+from kws.model.streaming import streaming_network
 from kws.paths import TRAINING_DATA
+from kws.runtime import Model
 from kws.stream_eval import STREAM_SEED, build_stream
 
 
@@ -33,85 +34,56 @@ def stream(settings, minutes: float, split: str, seed: int) -> tuple[np.ndarray,
     return audio, mfcc(audio, settings.features)
 
 
-def tflm(model_bytes: bytes):
-    """A TFLite Micro interpreter of `model_bytes` and a function: float features -> float outputs."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(model_bytes)
-    inp = interp.get_input_details(0)["quantization_parameters"]
-    out = interp.get_output_details(0)["quantization_parameters"]
-
-    def run(features: np.ndarray) -> np.ndarray:
-        x = np.round(features / inp["scales"][0] + inp["zero_points"][0])
-        interp.set_input(np.clip(x, -128, 127).astype(np.int8)[None, :, :, None], 0)
-        interp.invoke()
-        return (interp.get_output(0)[0].astype(np.float32) - out["zero_points"][0]) * out["scales"][0]
-
-    return run
-
-
-def replay(model_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
-    """TFLite Micro's int8 outputs for int8 `inputs` (calls, values), one call after the other."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(model_bytes)
-    shape = interp.get_input_details(0)["shape"]
-    outputs = []
-    for x in inputs:
-        interp.set_input(x.reshape(shape), 0)
-        interp.invoke()
-        outputs.append(interp.get_output(0).reshape(-1).copy())
-    return np.array(outputs)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
     parser.add_argument("--stride-ms", type=float, default=80.0)
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
-    settings, model = load_run(args.run)
+    settings, network = load_run(args.run)
     frames, stride = settings.features.n_frames, round(args.stride_ms / settings.features.hop_ms)
-    twin = streaming_network(model, settings.model, frames, stride)
     calibration = stream(settings, 5.0, "training", 1)[1]
-    streaming = to_int8_streaming_tflite(twin, calibration[: len(calibration) // 500 * 500].reshape(-1, 500,
-                                                                                                   calibration.shape[1]))
-    window, meta = load_model_file(run_model(args.run))
-    for name, data in (("window", window), ("streaming", streaming)):
-        macs = sum(m for _, m in model_layers(data))
-        print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, {macs:,} multiply-accumulates "
-              f"an inference, ops {', '.join(model_ops(data))}")
-
-    audio, features = stream(settings, args.minutes, "validation", STREAM_SEED)
-    run_stream, run_window = tflm(streaming), tflm(window)
-    gaps, same = [], []
-    for start in range(0, len(features) - stride + 1, stride):
-        heard = start + stride
-        out = run_stream(features[start:heard])
-        if frames - 1 <= heard < len(features):  # the window that ends one frame after what the stream heard
-            ref = run_window(features[heard - frames + 1 : heard + 1])
-            gaps.append(np.abs(out - ref).max())
-            same.append(out.argmax() == ref.argmax())
-    gaps = np.array(gaps)
-    print(f"{len(gaps):,} strides of {args.stride_ms:g} ms on {args.minutes:g} minutes of the validation stream: "
-          f"the same top label in {100 * np.mean(same):.2f} %, largest output gap median {np.median(gaps):.4f}, "
-          f"99th percentile {np.percentile(gaps, 99):.4f}, most {gaps.max():.4f}")
-
-    board = {}
+    windows = np.stack([calibration[i : i + frames] for i in range(0, len(calibration) - frames, 10)])
+    twin = streaming_network(network, settings.model, frames, stride)
+    models = {"window": (to_int8_tflite(network, windows, settings.model), DetectorSettings()),
+              "streaming": (to_int8_streaming_tflite(twin, calibration[None]), DetectorSettings(stride_ms=args.stride_ms))}
     with tempfile.TemporaryDirectory() as tmp:
-        sound = audio[: 20 * settings.features.sample_rate]
-        for name, data, stride_ms in (("window", window, meta.detection.stride_ms), ("streaming", streaming,
-                                                                                     args.stride_ms)):
-            path = Path(tmp) / f"{name}.tflite"
-            at_stride = dataclasses.replace(meta.detection, stride_ms=stride_ms)
-            path.write_bytes(write_metadata(data, dataclasses.replace(meta, detection=at_stride)))
-            result = board[name] = run_model_file(path, tmp, audio=sound)
+        paths = {}
+        for name, (converted, detection) in models.items():
+            data = write_metadata(converted, ModelMetadata(settings.features, tuple(settings.labels), detection))
+            paths[name] = Path(tmp) / f"{name}.tflite"
+            paths[name].write_bytes(data)
+            macs = sum(m for _, m in model_layers(data))
+            print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, {macs:,} multiply-"
+                  f"accumulates an inference, ops {', '.join(model_ops(data))}")
+        window, streaming = (Model(paths[name], "tflm") for name in ("window", "streaming"))
+
+        audio, features = stream(settings, args.minutes, "validation", STREAM_SEED)
+        listener, padded = streaming.stream(), np.vstack([np.zeros_like(features[:frames]), features])
+        pairs = []
+        for heard in range(stride, len(features), stride):  # the output after a stride answers for the window
+            out = listener.predict_newest(padded[heard : heard + frames])  # that ends one frame after it
+            if heard >= frames - 1:
+                pairs.append((out, window.predict(features[heard - frames + 1 : heard + 1])))
+        pairs = np.array(pairs)
+        gaps = np.abs(pairs[:, 0] - pairs[:, 1]).max(axis=1)
+        same = pairs[:, 0].argmax(1) == pairs[:, 1].argmax(1)
+        print(f"{len(gaps):,} strides of {args.stride_ms:g} ms on {args.minutes:g} minutes of the validation stream: "
+              f"the same top label in {100 * np.mean(same):.2f} %, largest output gap median {np.median(gaps):.4f}, "
+              f"99th percentile {np.percentile(gaps, 99):.4f}, most {gaps.max():.4f}")
+
+        board = {}
+        for name, model in (("window", window), ("streaming", streaming)):
+            stride_ms = model.metadata.detection.stride_ms
+            result = board[name] = run_model_file(model.path, tmp, audio=audio[: 20 * settings.features.sample_rate])
             per_stride = result.instructions_per_stride(round(stride_ms / settings.features.hop_ms))
             print(f"{name} on the emulated Cortex-M4F: {result.instructions_per_inference():,.0f} instructions an "
                   f"inference, {result.instructions_per_hop():,.0f} a hop; every {stride_ms:g} ms {per_stride:,.0f} = "
                   f"{100 * per_stride / (64e6 * stride_ms / 1000):.1f} % of a 64 MHz core")
-    result, settled = board["streaming"], frames // stride  # calls until the zeros it starts from have left
-    same = np.array_equal(replay(streaming, result.inputs)[settled:], result.outputs[settled:])
+    result, settled = board["streaming"], frames // stride  # calls until what it kept at first has left
+    replay = streaming.stream()
+    replayed = np.array([replay.predict_int8(x) for x in result.inputs])
+    same = np.array_equal(replayed[settled:], result.outputs[settled:])
     print(f"the board's {len(result.outputs) - settled} streaming outputs after its first window equal TFLM's on the "
           f"same inputs: {same}")
 
