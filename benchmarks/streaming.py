@@ -44,7 +44,7 @@ def main():
     frames, stride = settings.features.n_frames, round(args.stride_ms / settings.features.hop_ms)
     calibration = stream(settings, 5.0, "training", 1)[1]
     windows = np.stack([calibration[i : i + frames] for i in range(0, len(calibration) - frames, 10)])
-    twin = streaming_network(network, settings.model, frames, stride)
+    twin = streaming_network(network, settings.model, stride)
     models = {"window": (to_int8_tflite(network, windows, settings.model), DetectorSettings()),
               "streaming": (to_int8_streaming_tflite(twin, calibration[None]), DetectorSettings(stride_ms=args.stride_ms))}
     with tempfile.TemporaryDirectory() as tmp:

@@ -383,8 +383,8 @@ def _add_train(sub) -> None:
                    help=f"the front end: {FeatureConfig.n_mfcc} MFCCs or {FeatureConfig.n_mels} log-mel bands per "
                         "frame (default %(default)s); the model's metadata carries it to the host and the board")
     p.add_argument("--streamable", action="store_true",
-                   help="a DS-CNN whose pool averages only the time steps its padding never reached, so it can run one "
-                        "stride at a time (benchmarks/streaming.py)")
+                   help="a DS-CNN causal in time (padded only before each convolution), exported to run a stride "
+                        "(80 ms) at a time: each call computes only the new frames' steps (benchmarks/streaming.py)")
     p.add_argument("--dropout", type=dropout, metavar="P",
                    help=f"dropout before the dense layer (default {m.dropout:g}; {wake_m.dropout:g} with --wake-word)")
     p.add_argument("--seed", type=seed, help=f"random seed (default {c.seed})")

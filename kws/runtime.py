@@ -62,6 +62,7 @@ class Model:
         # LiteRT verifies the flatbuffer (TFLite Micro does not), so a truncated or garbled file is refused here
         # for both runtimes.
         try:
+            self._runnable = with_initialiser(self.bytes)  # what the interpreters run (kws.resource_variables)
             interp = self._litert()
             inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
         except (RuntimeError, ValueError, IndexError) as e:
@@ -82,10 +83,10 @@ class Model:
     def _litert(self):
         """A LiteRT interpreter of the model, with the builtin int8 kernels, not the XNNPACK delegate: they agree
         with TFLite Micro to one output step (XNNPACK differs by up to 20 steps), so host and board make the same
-        decisions. A streaming model gets back the subgraph that zeroes its variables (LiteRT needs it)."""
+        decisions. A streaming model gets back the subgraph that zeroes its variables (kws.resource_variables)."""
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        return Interpreter(model_content=with_initialiser(self.bytes), num_threads=1,
+        return Interpreter(model_content=self._runnable, num_threads=1,
                            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
 
     def _runner(self, interp=None):
@@ -108,7 +109,7 @@ class Model:
         except ImportError:
             raise KwsError("the tflm runtime needs the tflite-micro package; `pip install tflite-micro`") from None
         try:
-            micro = tflm.Interpreter.from_bytes(self.bytes)
+            micro = tflm.Interpreter.from_bytes(self._runnable)
         except (RuntimeError, ValueError) as e:
             raise KwsError(f"{self.path}: TFLite Micro cannot run the model ({e}); export it again with "
                            "`kws quantize`") from None
@@ -161,17 +162,16 @@ class Model:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Probabilities for one window of features (n_frames, n_features); KwsError for another shape or non-finite
-        values. A streaming model hears the window a stride at a time (what it kept before has left its window by
-        the last stride; calls between `predict_int8` calls of a stream change what that stream kept)."""
+        values. A streaming model hears the window a stride at a time from silence, as the window model sees it."""
         q = self.quantize_input(features)
         if not self.streaming:
             return self.dequantize_output(self.predict_int8(q))
-        n, stride = self.config.n_frames, self.input_frames
+        n, stride, run = self.config.n_frames, self.input_frames, self._runner()
         # the output after a stride answers for the window that ends one frame later: the window's last frame
         # reaches no step the pool averages
         for start in range((n - 1) % stride, n - 1, stride):
-            raw = self.predict_int8(q[start : start + stride])
-        return self.dequantize_output(raw)
+            raw = run(q[start : start + stride].reshape(self.input_shape))
+        return self.dequantize_output(raw.reshape(-1))
 
     def predict_int8(self, q: np.ndarray) -> np.ndarray:
         """The int8 outputs (n_labels,) for one call's int8 inputs (quantized features): a window, or a streaming

@@ -419,29 +419,28 @@ def test_init_copies_the_body_of_a_model_with_other_labels_and_refuses_another_w
 
 
 @pytest.mark.parametrize("blocks", [2, 4])
-def test_a_streamable_network_pools_only_steps_a_stream_computes_from_real_frames(blocks):
-    """Its pooled steps are the same whether the window stands alone ('same' padding at both ends) or inside a
-    longer stream: what a stride-at-a-time network keeping its past steps would compute."""
+def test_a_streamable_network_is_causal_in_time(blocks):
+    """No step it pools depends on a later frame than its own: change the frames from some point on and the steps
+    before it stay as they were, the step that reaches it moves. Every frame but the last reaches a pooled step."""
     import keras
 
-    from kws.model.network import ModelConfig, build_network, dscnn_body, real_steps
+    from kws.model.network import ModelConfig, build_network
 
-    config = ModelConfig(channels=8, blocks=blocks, streamable=True)
-    first, end = real_steps(49, config)
-    window = build_network((49, 10), 12, config)
-    body = keras.Model(window.input, window.get_layer("real_steps").input)
-    stream_input = keras.Input((None, 10, 1))
-    longer = keras.Model(stream_input, dscnn_body(stream_input, config))  # the same layers on any length
-    for layer in longer.layers[1:]:
-        window.get_layer(layer.name).set_weights(layer.get_weights())
-    stream = np.random.default_rng(0).normal(0, 20, (1, 49 + 16, 10, 1)).astype(np.float32)
-    inside = longer(stream).numpy()
-    scale = np.abs(inside).max()  # four untrained blocks shrink what they pass on
-    alone, inside = body(stream[:, 6:55]).numpy() / scale, inside / scale  # the window 3 steps into the stream
-    assert window.get_layer("real_steps").output.shape[1] == end - first == 20 - 2 * blocks
-    assert np.allclose(alone[:, first:end], inside[:, first + 3 : end + 3], atol=1e-5)
-    for step in (first - 1, end):  # one step further, padding reaches it
-        assert not np.allclose(alone[:, step], inside[:, step + 3], atol=1e-3)
+    window = build_network((49, 10), 12, ModelConfig(channels=8, blocks=blocks, streamable=True))
+    body = keras.Model(window.input, window.get_layer("pool").input)
+    rng = np.random.default_rng(0)
+    frames = rng.normal(0, 20, (1, 49, 10, 1)).astype(np.float32)
+    steps = body(frames).numpy()
+    assert steps.shape[1] == 24  # one per two frames, the last ending at frame 47
+    for change in (30, 47):  # frames from `change` on
+        other = frames.copy()
+        other[:, change:] = rng.normal(0, 20, other[:, change:].shape)
+        moved = np.abs(body(other).numpy() - steps).max(axis=(0, 2, 3)) > 1e-6
+        first = change // 2  # the first step whose frames (2j - 8 .. 2j + 1) reach it
+        assert not moved[:first].any() and moved[first]
+    last = frames.copy()
+    last[:, 48] += 100
+    assert np.array_equal(body(last).numpy(), steps)
     with pytest.raises(KwsError, match="ds-cnn"):
         ModelConfig(arch="tc-resnet", streamable=True)
 

@@ -27,7 +27,7 @@ def window_and_stream():
     rng = np.random.default_rng(0)
     model.set_weights([w + rng.normal(0, 0.3, w.shape) if w.ndim > 1 and w.shape != (15, 12) else w
                        for w in model.get_weights()])  # not the fixed sum of the word classes
-    return config, model, streaming_network(model, config, FRAMES, STRIDE)
+    return config, model, streaming_network(model, config, STRIDE)
 
 
 def _strides(stream_model, features):
@@ -37,58 +37,64 @@ def _strides(stream_model, features):
             for start in range(0, len(features) - STRIDE + 1, STRIDE)}
 
 
-def test_a_stride_at_a_time_gives_the_windows_outputs(window_and_stream):
+def test_a_stride_at_a_time_is_the_causal_network_over_the_whole_stream(window_and_stream):
+    """Heard from silence, a window gives the window model's output; further on, each output is the same layers'
+    over the stream so far (where the window has zeros before its frames, the stream has its earlier frames)."""
+    import keras
+
+    from kws.model.network import dscnn_body
+
     config, model, stream = window_and_stream
     features = np.random.default_rng(1).normal(0, 10, (FRAMES + 40, FEATURES)).astype(np.float32)
     outputs = _strides(stream, features)
     heard = [t for t in outputs if FRAMES - 1 <= t < len(features)]  # a whole window, its last frame still to come
-    windows = model(np.stack([features[t - FRAMES + 1 : t + 1] for t in heard])[..., None]).numpy()
-    assert len(heard) == 11 and np.abs(np.stack([outputs[t] for t in heard]) - windows).max() < 1e-5
-    assert np.ptp(windows, axis=0).max() > 0.05  # the outputs move from stride to stride
-    shifted = model(features[None, heard[-1] - FRAMES : heard[-1], :, None]).numpy()[0]  # one frame earlier
-    assert np.abs(outputs[heard[-1]] - shifted).max() > 1e-3
+    window = model(features[None, :FRAMES, :, None]).numpy()[0]
+    assert heard[0] == FRAMES - 1 and np.abs(outputs[heard[0]] - window).max() < 1e-5
+    shifted = model(features[None, 1 : FRAMES + 1, :, None]).numpy()[0]  # one frame later
+    assert np.abs(outputs[heard[0]] - shifted).max() > 1e-3
+
+    body_input = keras.Input((None, FEATURES, 1))
+    body = keras.Model(body_input, dscnn_body(body_input, config))  # the same layers on any length
+    for layer in body.layers[1:]:
+        layer.set_weights(model.get_layer(layer.name).get_weights())
+    head = keras.Model(model.get_layer("pool").input, model.output)
+    steps = body(features[None, ..., None]).numpy()
+    pooled = model.get_layer("pool").input.shape[1]
+    for t in heard[1:]:  # the steps of the frames heard: each ends one conv stride after the one before
+        last = t // config.first_stride[0]
+        assert np.abs(outputs[t] - head(steps[:, last - pooled : last]).numpy()[0]).max() < 1e-5
+    assert np.ptp(np.stack([outputs[t] for t in heard]), axis=0).max() > 0.02  # they move from stride to stride
 
 
-def test_int8_stream_under_tflite_micro_agrees_with_the_int8_window(window_and_stream):
-    from tflite_micro.python.tflite_micro import runtime as tflm
-
-    from kws.firmware import model_ops
+def test_int8_stream_agrees_with_the_int8_window_on_windows_heard_from_silence(window_and_stream, tmp_path):
+    from kws.features import FeatureConfig
+    from kws.labels import LABELS
+    from kws.metadata import DetectorSettings, ModelMetadata, write_metadata
     from kws.model.quantize import to_int8_tflite
 
     config, model, stream = window_and_stream
     rng = np.random.default_rng(2)
     calibration = rng.normal(0, 10, (20, FRAMES + 47, FEATURES)).astype(np.float32)
-    streaming, window = to_int8_streaming_tflite(stream, calibration), to_int8_tflite(model, calibration[:, :FRAMES], config)
-    ops = set(model_ops(streaming))
-    assert {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= ops and "CALL_ONCE" not in ops  # TFLM zeroes them
-    runs = [tflm.Interpreter.from_bytes(m) for m in (streaming, window)]
-    quant = [(i.get_input_details(0)["quantization_parameters"], i.get_output_details(0)["quantization_parameters"])
-             for i in runs]
-    q = lambda x, p: np.clip(np.round(x / p["scales"][0] + p["zero_points"][0]), -128, 127).astype(np.int8)  # noqa: E731
-    dq = lambda y, p: (y.astype(np.float32) - p["zero_points"][0]) * p["scales"][0]  # noqa: E731
-    features = rng.normal(0, 10, (FRAMES + 80, FEATURES)).astype(np.float32)
-    gaps, same = [], []
-    for start in range(0, len(features) - STRIDE + 1, STRIDE):
-        runs[0].set_input(q(features[None, start : start + STRIDE, :, None], quant[0][0]), 0)
-        runs[0].invoke()
-        t = start + STRIDE
-        if FRAMES - 1 <= t < len(features):
-            runs[1].set_input(q(features[None, t - FRAMES + 1 : t + 1, :, None], quant[1][0]), 0)
-            runs[1].invoke()
-            a, b = (dq(r.get_output(0), p[1])[0] for r, p in zip(runs, quant))
-            gaps.append(np.abs(a - b).max())
-            same.append(a.argmax() == b.argmax())
+    models = {}
+    for name, data, stride_ms in (("streaming", to_int8_streaming_tflite(stream, calibration), 80.0),
+                                  ("window", to_int8_tflite(model, calibration[:, :FRAMES], config), 200.0)):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(write_metadata(data, ModelMetadata(FeatureConfig(), LABELS, DetectorSettings(stride_ms=stride_ms))))
+        models[name] = Model(path, "tflm")
+    assert models["streaming"].streaming and not models["window"].streaming
+    windows = rng.normal(0, 10, (30, FRAMES, FEATURES)).astype(np.float32)
+    a, b = (np.stack([models[name].predict(w) for w in windows]) for name in ("streaming", "window"))
     # two quantizations of one network (each calibrated on its own inputs): apart by int8's steps, now and then more
-    assert len(gaps) == 21 and np.median(gaps) < 0.02 and np.mean(same) >= 0.9
+    assert np.median(np.abs(a - b).max(axis=1)) < 0.02 and np.mean(a.argmax(1) == b.argmax(1)) >= 0.9
 
 
 def test_only_a_streamable_ds_cnn_streams_and_at_a_stride_its_convolution_takes():
     model = build_network((FRAMES, FEATURES), 12, ModelConfig(channels=8, blocks=1))
     with pytest.raises(KwsError, match="streamable"):
-        streaming_network(model, ModelConfig(channels=8, blocks=1), FRAMES, STRIDE)
+        streaming_network(model, ModelConfig(channels=8, blocks=1), STRIDE)
     config = ModelConfig(channels=8, blocks=1, streamable=True)
     with pytest.raises(KwsError, match="multiple of it"):
-        streaming_network(build_network((FRAMES, FEATURES), 12, config), config, FRAMES, 3)
+        streaming_network(build_network((FRAMES, FEATURES), 12, config), config, 3)
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +131,10 @@ def test_a_window_through_a_streaming_model_does_not_depend_on_what_it_heard_bef
     assert np.abs(Model(model.path, "tflm").predict(a) - first).max() <= LITERT_TFLM_MAX_STEPS * step + 1e-6
 
 
-def test_the_detector_runs_a_streaming_model_every_stride_and_each_answer_is_a_windows(streamed):
-    """Unsmoothed, the detector's posteriors after frame t are the model's on the window that ends at t + 1, from
-    the first whole window on (frame 48), stride after stride, through the end of the input."""
+def test_the_detector_runs_a_streaming_model_every_stride_from_the_first(streamed):
+    """Unsmoothed, the detector's posteriors are the model's outputs on the newest frames of each stride, from the
+    first stride on, counted from the first whole window (frame 48: the first window heard from silence) through
+    the end of the input."""
     model, audio = streamed
     c = model.config
     trace = []
@@ -140,10 +147,12 @@ def test_the_detector_runs_a_streaming_model_every_stride_and_each_answer_is_a_w
     features = mfcc(np.pad(audio, (0, STRIDE * c.hop_length)), c)  # as flush pads it
     heard = [round((t * c.sample_rate - c.window_length) / c.hop_length) + 1 for t, _ in trace]
     assert heard == list(range(FRAMES - 1, frames - 1 + STRIDE, STRIDE))  # the last answers for the last frame
-    windows = np.array([model.predict(features[f + 1 - FRAMES : f + 1]) for f in heard])
-    posteriors = np.array([p for _, p in trace])
-    assert np.abs(posteriors - windows).max() <= model.output_quant[0] + 1e-6  # a feature on a rounding edge
-    assert np.mean(np.all(posteriors == windows, axis=1)) >= 0.95 and np.ptp(posteriors, axis=0).max() > 0.5
+    listener, padded = model.stream(), np.vstack([np.zeros((FRAMES, FEATURES), np.float32), features])
+    outputs = {h: listener.predict_newest(padded[h : h + FRAMES]) for h in range(STRIDE, heard[-1] + 1, STRIDE)}
+    expected, posteriors = np.array([outputs[h] for h in heard]), np.array([p for _, p in trace])
+    assert np.abs(posteriors - expected).max() <= model.output_quant[0] + 1e-6  # a feature on a rounding edge
+    assert np.mean(np.all(posteriors == expected, axis=1)) >= 0.95 and np.ptp(posteriors, axis=0).max() > 0.5
+    assert np.abs(posteriors[0] - model.predict(features[:FRAMES])).max() <= model.output_quant[0] + 1e-6
 
 
 def test_a_streaming_model_keeps_the_stride_it_was_exported_for(streamed):

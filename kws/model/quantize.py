@@ -130,7 +130,7 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
     representative = epoch_features(prep, 0, config["seed"], feature_config, run.augment, pick)
     if run.model.streamable:
         stride_frames = round(STREAM_STRIDE_MS / feature_config.hop_ms)
-        twin = streaming_network(model, run.model, feature_config.n_frames, stride_frames)
+        twin = streaming_network(model, run.model, stride_frames)
         tflite = to_int8_streaming_tflite(twin, representative[:STREAM_CALIBRATION_CLIPS])
         detection = DetectorSettings(stride_ms=stride_frames * feature_config.hop_ms)
     else:

@@ -1,13 +1,14 @@
-"""A streamable DS-CNN (`ModelConfig.streamable`) run one stride at a time: the trained layers, unpadded in time,
-each keeping between calls the time steps it still needs (TFLite resource variables, int8 like the rest), so a
-stride computes only its new steps, and the output after the frames of a window equals the window's."""
+"""A streamable DS-CNN (`ModelConfig.streamable`: causal in time) run one stride at a time: the trained layers,
+each keeping between calls the time steps it still needs where the window model has zeros before its frames
+(TFLite resource variables, int8 like the rest), so a stride computes only its new steps; heard from silence, a
+window gives the window model's output."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import KwsError
-from .network import ModelConfig, real_steps, same_padding
+from .network import ModelConfig, frequency_padding
 
 
 def _ring_class():
@@ -32,24 +33,12 @@ def _ring_class():
     return Ring
 
 
-def _unpadded_in_time(layer, x, name: str):
-    """`layer` (a trained 'same' convolution) on `x`, padded in frequency alone."""
-    import keras
-    from keras import layers
-
-    frequency = same_padding(x.shape[2], layer.kernel_size[1], layer.strides[1])
-    x = layers.ZeroPadding2D(((0, 0), frequency), name=f"{name}_pad")(x)
-    config = {**layer.get_config(), "padding": "valid", "name": f"{name}_valid"}
-    twin = type(layer).from_config(config)
-    y = twin(x)
-    twin.set_weights(layer.get_weights())
-    return y
-
-
-def streaming_network(model, config: ModelConfig, frames: int, stride_frames: int):
-    """The stateful twin of a trained streamable DS-CNN `model` (frames x features): it takes `stride_frames`
-    new frames a call (batch 1) and returns the probabilities of the window of `frames` that ends one frame after
-    them (the window's last frame reaches no step the pool averages)."""
+def streaming_network(model, config: ModelConfig, stride_frames: int):
+    """The stateful twin of a trained streamable DS-CNN `model`: it takes `stride_frames` new frames a call (batch
+    1) and keeps what each layer still needs of them, in place of the window's padding in time. After the frames of
+    a window heard from silence (what it keeps all zeros, as `reset` leaves it), it returns the window model's
+    probabilities for the window that ends one frame later (the last frame reaches no pooled step); in a stream, the
+    earlier frames themselves stand where the window had zeros."""
     import keras
     from keras import layers
 
@@ -61,21 +50,24 @@ def streaming_network(model, config: ModelConfig, frames: int, stride_frames: in
                        f"{conv_stride}: pick a multiple of it")
     Ring = _ring_class()
     new = stride_frames // conv_stride  # time steps each call adds
-    first, end = real_steps(frames, config)
-    if (end - first) % new:
-        raise KwsError(f"a stride of {stride_frames} frames ({new} steps) does not divide the {end - first} steps the "
-                       "pool averages")
+    steps = model.get_layer("pool").input.shape[1]
+    if steps % new:
+        raise KwsError(f"a stride of {stride_frames} frames ({new} steps) does not divide the {steps} steps the pool "
+                       "averages")
+    def kept_then(name: str, x):  # a convolution on what it kept and the new steps, padded in frequency alone
+        conv = model.get_layer(name)
+        x = Ring(conv.kernel_size[0] - conv.strides[0], name=f"{name}_past")(x)  # where the window has zeros
+        frequency = frequency_padding(x, conv.kernel_size[1], conv.strides[1])
+        x = conv(layers.ZeroPadding2D(((0, 0), frequency), name=f"{name}_frequency")(x))
+        return model.get_layer(f"{name}_relu")(model.get_layer(f"{name}_bn")(x))
+
     inputs = keras.Input((stride_frames, model.input_shape[2], 1), batch_size=1, name="mfcc")
-    x = Ring(config.first_kernel[0] - conv_stride, name="conv_past")(inputs)
-    x = _unpadded_in_time(model.get_layer("conv"), x, "conv")
-    x = model.get_layer("conv_relu")(model.get_layer("conv_bn")(x))
+    x = kept_then("conv", inputs)
     for i in range(config.blocks):
-        x = Ring(2, name=f"dw{i}_past")(x)  # a 3x3 depthwise convolution's two steps before the new ones
-        x = _unpadded_in_time(model.get_layer(f"dw{i}"), x, f"dw{i}")
-        x = model.get_layer(f"dw{i}_relu")(model.get_layer(f"dw{i}_bn")(x))
+        x = kept_then(f"dw{i}", x)
         x = model.get_layer(f"pw{i}_relu")(model.get_layer(f"pw{i}_bn")(model.get_layer(f"pw{i}")(x)))
     x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="stride_pool")(x)  # the new steps' mean
-    x = Ring((end - first) // new - 1, name="pool_past")(x)  # and the means of the strides before
+    x = Ring(steps // new - 1, name="pool_past")(x)  # and the means of the strides before
     x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]), name="pool")(x)
     x = layers.Flatten(name="flat")(x)
     x = model.get_layer("fc")(x)
