@@ -166,10 +166,9 @@ class Model:
         q = self.quantize_input(features)
         if not self.streaming:
             return self.dequantize_output(self.predict_int8(q))
-        n, stride, run = self.config.n_frames, self.input_frames, self._runner()
-        # the output after a stride answers for the window that ends one frame later: the window's last frame
-        # reaches no step the pool averages
-        for start in range((n - 1) % stride, n - 1, stride):
+        stride, run = self.input_frames, self._runner()  # a new interpreter: what it keeps starts at zero
+        # the frames the pooled steps reach, a whole number of strides: all but the window's last
+        for start in range(0, self.config.n_frames - 1, stride):
             raw = run(q[start : start + stride].reshape(self.input_shape))
         return self.dequantize_output(raw.reshape(-1))
 

@@ -272,6 +272,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         if init is not None:
             print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
     else:
+        trainer.optimizer.build(trainer.trainable_variables)  # its moments are in the checkpoint too
         trainer.load_weights(out / LAST)
     print(f"training on {len(prep.train_clips)} clips, validating on {len(prep.val_clips)}, "
           f"{model.count_params()} parameters, {config.epochs} epochs", flush=True)
