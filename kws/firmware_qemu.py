@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KwsError
-from .features import FeatureConfig, num_frames
+from .features import FeatureConfig, mfcc, num_frames
 from .firmware import ARM_HINT
 from .metadata import DetectorSettings
 from .paths import ARDUINO
@@ -128,18 +128,44 @@ def run_model_file(model_path, work: Path, seconds: float = 2.0, audio: np.ndarr
 
 
 def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
-    """16-bit samples that play clips (N, clip_samples, float) back to back after a few hops of silence, placed so
-    that one inference of the sketch's detector sees exactly each clip; and the indices of those inferences."""
+    """16-bit samples that play clips (N, clip_samples, float) after a few hops of silence, each filled out with
+    silence to a whole number of strides, placed so that one output of the sketch's model answers for exactly each
+    clip's window; and the indices of those outputs among the model's calls. (A streaming model's output also hears
+    the frames before its window: the clip before, or the silence before the first.)"""
     config = model.config
     stride = DetectorSettings.from_metadata(model.metadata).stride_frames(config.hop_ms)
     per_clip, rest = divmod(audio.shape[1], config.hop_length)
-    if rest or per_clip % stride or config.window_length + (config.n_frames - 1) * config.hop_length != audio.shape[1]:
-        raise KwsError("clips must be a whole number of strides long and exactly one model window")
-    lead = -config.n_frames % stride  # hops of silence: a clip's last frame then completes a stride
-    first = -(-config.n_frames // stride) * stride  # frames seen at the first inference
-    frames = lead + config.n_frames + per_clip * np.arange(len(audio))  # frames seen when each clip is complete
-    pcm = np.concatenate([np.zeros(lead * config.hop_length), audio.reshape(-1)])
-    return pcm16(pcm), (frames - first) // stride
+    if rest or config.window_length + (config.n_frames - 1) * config.hop_length != audio.shape[1]:
+        raise KwsError("clips must be a whole number of hops long and exactly one model window")
+    gap = -per_clip % stride  # hops of silence after each clip
+    # frames heard when an output answers for a whole window (a streaming model's answers for the one ending a
+    # frame later), and when the model is first called (a streaming model: from the first stride)
+    ready = config.n_frames - 1 if model.streaming else config.n_frames
+    first = stride if model.streaming else -(-config.n_frames // stride) * stride
+    lead = -ready % stride  # hops of silence before the first clip: its window then ends on a stride
+    heard = lead + ready + (per_clip + gap) * np.arange(len(audio))  # frames heard when each clip's output comes
+    clips = np.pad(audio, ((0, 0), (0, gap * config.hop_length))).reshape(-1)
+    return pcm16(np.concatenate([np.zeros(lead * config.hop_length), clips])), (heard - first) // stride
+
+
+def host_calls(model, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The int8 inputs and outputs of each model call the sketch's detector makes on `pcm`, made by the Python
+    front end and the host's interpreter: the newest frames of the window heard (zeros before the first frame)."""
+    c = model.config
+    stride = DetectorSettings.from_metadata(model.metadata).stride_frames(c.hop_ms)
+    first = stride if model.streaming else -(-c.n_frames // stride) * stride  # frames heard at the first call
+    padded = np.vstack([np.zeros((c.n_frames, c.n_features), np.float32), mfcc(pcm / np.float32(32768), c)])
+    stream, inputs = model.stream(), []
+    for heard in range(first, len(padded) - c.n_frames + 1, stride):
+        inputs.append(model.quantize_input(padded[heard : heard + c.n_frames])[-model.input_frames :].reshape(-1))
+    return np.array(inputs), np.array([stream.predict_int8(q) for q in inputs])
+
+
+def settling_calls(model) -> int:
+    """Calls before what a streaming model keeps no longer reaches its outputs: it starts as zeroed bytes on the
+    board and as zeros on the host, and reaches a window and a half of outputs."""
+    stride = DetectorSettings.from_metadata(model.metadata).stride_frames(model.config.hop_ms)
+    return 3 * model.config.n_frames // 2 // stride if model.streaming else 0
 
 
 # Parts of the image, by the path of the object file or library its sections came from.

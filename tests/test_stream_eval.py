@@ -1,5 +1,6 @@
 """Stream evaluation: the stream builder, hit / substitution / false-accept scoring, and `kws eval-stream`."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -122,10 +123,11 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
 
 def test_smoothing_a_single_inference_trace_is_the_detectors_smoothing(shipped_model, data_dir):
     audio, _ = build_stream(data_dir, keywords(shipped_model.labels), 0.5, "validation", seed=2)
-    single = DetectorSettings(smoothing_ms=DetectorSettings().stride_ms)
+    base = DetectorSettings.from_metadata(shipped_model.metadata)
+    single = dataclasses.replace(base, smoothing_ms=base.stride_ms)
     times, raw = posterior_trace(shipped_model, audio, single)
     for smoothing in (400.0, 1000.0):
-        settings = DetectorSettings(smoothing_ms=smoothing)
+        settings = dataclasses.replace(base, smoothing_ms=smoothing)
         t, posts = posterior_trace(shipped_model, audio, settings)
         assert np.array_equal(t, times) and not np.allclose(posts, raw)
         assert np.allclose(smoothed(raw, settings.smooth_inferences(shipped_model.config.hop_ms)), posts, atol=1e-6)
@@ -158,7 +160,7 @@ def test_tuning_picks_the_best_of_its_own_sweep(shipped_model, data_dir):
     audio, events = build_stream(data_dir, keywords(shipped_model.labels), 1.0, "validation", seed=1)
     rows = []
     for smoothing in smoothings:
-        tried = DetectorSettings(smoothing_ms=smoothing)
+        tried = DetectorSettings(smoothing_ms=smoothing, stride_ms=shipped_model.metadata.detection.stride_ms)
         times, posts = posterior_trace(shipped_model, audio, tried)
         rows += [(tuning_score(r), smoothing, r) for r in sweep(
             times, posts, shipped_model.labels, tried, events, 1.0 / 60, TUNE_THRESHOLDS)]
