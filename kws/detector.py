@@ -115,9 +115,10 @@ class Detector:
     model : Model
         The model to run.
     settings : DetectorSettings, optional
-        Threshold, smoothing, suppression and stride (default: the model's metadata); anything else raises KwsError.
+        Threshold, smoothing, suppression and stride (default: the model's metadata); anything else, or a streaming
+        model at another stride than its own, raises KwsError.
     on_posteriors : callable, optional
-        Called with (time_s, smoothed posteriors) after every inference.
+        Called with (time_s, smoothed posteriors) after every inference that answers for a whole window.
 
     Attributes
     ----------
