@@ -44,17 +44,21 @@ def without_initialiser(model_bytes: bytes) -> bytes:
 
 
 def has_variables(model_bytes: bytes) -> bool:
-    """Whether the model keeps resource variables between calls."""
-    model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
-    return any(_code(model, op) == schema.BuiltinOperator.VAR_HANDLE for op in model.subgraphs[0].operators)
+    """Whether the model keeps resource variables between calls (its operator codes name VAR_HANDLE: read without
+    unpacking the whole model)."""
+    model = schema.Model.GetRootAs(model_bytes, 0)
+    codes = (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))
+    return any(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()) == schema.BuiltinOperator.VAR_HANDLE for c in codes)
 
 
 def with_initialiser(model_bytes: bytes) -> bytes:
     """The model with a subgraph, called once, that sets each variable its main graph reads to zero (its int8 zero
     point); a model that has one, or no variables, unchanged."""
+    if not has_variables(model_bytes):
+        return model_bytes
     model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
     main = model.subgraphs[0]
-    if len(model.subgraphs) > 1 or not has_variables(model_bytes):
+    if len(model.subgraphs) > 1:
         return model_bytes
     read = {op.inputs[0]: main.tensors[op.outputs[0]] for op in main.operators
             if _code(model, op) == schema.BuiltinOperator.READ_VARIABLE}

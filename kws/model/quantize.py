@@ -126,12 +126,13 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
                        config["seed"], negatives)
 
     rng = np.random.default_rng(config["seed"])
-    pick = rng.permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]
+    clips = STREAM_CALIBRATION_CLIPS if run.model.streamable else REPRESENTATIVE_CLIPS
+    pick = rng.permutation(len(prep.train_clips))[:clips]
     representative = epoch_features(prep, 0, config["seed"], feature_config, run.augment, pick)
     if run.model.streamable:
         stride_frames = round(STREAM_STRIDE_MS / feature_config.hop_ms)
         twin = streaming_network(model, run.model, stride_frames)
-        tflite = to_int8_streaming_tflite(twin, representative[:STREAM_CALIBRATION_CLIPS])
+        tflite = to_int8_streaming_tflite(twin, representative)
         detection = DetectorSettings(stride_ms=stride_frames * feature_config.hop_ms)
     else:
         tflite, detection = to_int8_tflite(model, representative, run.model), DetectorSettings()
