@@ -384,7 +384,8 @@ def _add_train(sub) -> None:
                         "frame (default %(default)s); the model's metadata carries it to the host and the board")
     p.add_argument("--streamable", action="store_true",
                    help="a DS-CNN causal in time (padded only before each convolution), exported to run a stride "
-                        "(80 ms) at a time: each call computes only the new frames' steps (benchmarks/streaming.py)")
+                        "(80 ms) at a time: each call computes only the new frames' steps (benchmarks/streaming.py); a "
+                        "--wake-word network is streamable when its --init model is")
     p.add_argument("--dropout", type=dropout, metavar="P",
                    help=f"dropout before the dense layer (default {m.dropout:g}; {wake_m.dropout:g} with --wake-word)")
     p.add_argument("--seed", type=seed, help=f"random seed (default {c.seed})")

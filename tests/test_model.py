@@ -409,17 +409,38 @@ def test_word_classes_are_outputs_of_their_own_summed_into_unknown_in_float_and_
 
 def test_init_copies_the_body_of_a_model_with_other_labels_and_refuses_another_width(tmp_path):
     from kws.model.network import ModelConfig, build_network
-    from kws.model.train import _init_from
+    from kws.model.train import _init_from, _load_init
 
     shipped = build_network((49, 10), 12, ModelConfig(channels=8, blocks=2, word_classes=3))
     shipped.save(tmp_path / "start.keras")
+    start = _load_init(tmp_path / "start.keras")
     wake = build_network((49, 10), 3, ModelConfig(channels=8, blocks=2))
-    assert _init_from(wake, tmp_path / "start.keras") == len([l for l in wake.layers if l.weights]) - 1  # not "fc"
+    assert _init_from(wake, start, "start.keras") == len([l for l in wake.layers if l.weights]) - 1  # not "fc"
     for name in ("conv", "dw1"):  # randomly initialised: equal only if copied
         for mine, theirs in zip(wake.get_layer(name).get_weights(), shipped.get_layer(name).get_weights()):
             assert np.array_equal(mine, theirs)
     with pytest.raises(KwsError, match=r"start\.keras: its network differs from this one's at conv"):
-        _init_from(build_network((49, 10), 3, ModelConfig(channels=6, blocks=2)), tmp_path / "start.keras")
+        _init_from(build_network((49, 10), 3, ModelConfig(channels=6, blocks=2)), start, "start.keras")
+    # the same weights' shapes, but causal in time: not the same network
+    with pytest.raises(KwsError, match=r"start\.keras: its network is not streamable .* and this one is;"):
+        _init_from(build_network((49, 10), 3, ModelConfig(channels=8, blocks=2, streamable=True)), start, "start.keras")
+    with pytest.raises(KwsError, match=r"--init .*start\.txt: no such file"):
+        _load_init(tmp_path / "start.txt")
+
+
+def test_a_wake_word_started_from_a_streamable_model_is_streamable(tmp_path):
+    """Starting from a streamable model (as from a streamable shipped one), a wake word's network is streamable
+    too, though its own config did not say so, and the start's weights are copied into it."""
+    from kws.model.network import ModelConfig, build_network
+    from kws.model.train import TrainConfig, train
+
+    build_network((49, 10), 12, ModelConfig(channels=8, blocks=1, streamable=True)).save(tmp_path / "start.keras")
+    data = tmp_path / "data"
+    tone_words(data, ("yes", "bed"), 12, 500, np.random.default_rng(2))
+    model, _, state = train(data, tmp_path / "run", model_config=ModelConfig(channels=8, blocks=1), words=("yes",),
+                            init=tmp_path / "start.keras", cache_dir=tmp_path / "cache",
+                            config=TrainConfig(epochs=1, batch_size=16, other_voices=0))
+    assert state["model"]["streamable"] is True and model.get_layer("conv_pad") is not None
 
 
 @pytest.mark.parametrize("blocks", [2, 4])

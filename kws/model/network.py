@@ -76,6 +76,11 @@ def build_network(input_shape: tuple[int, int], n_classes: int, config: ModelCon
     return keras.Model(inputs, outputs, name=config.arch.replace("-", ""))
 
 
+def is_streamable(model) -> bool:
+    """Whether a Keras network `build_network` made is causal in time (`ModelConfig.streamable`)."""
+    return any(layer.name == "conv_pad" for layer in model.layers)
+
+
 def causal_padding(x, kernel: tuple[int, int], stride: tuple[int, int], name: str):
     """`x` padded for a convolution 'valid' in time and 'same' in frequency: in time, kernel - stride zeros before
     the frames and none after, so each step depends on its own frames and earlier ones only (a stream keeps the

@@ -21,7 +21,7 @@ from ..errors import KwsError
 from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
 from ..outputs import output_folder
-from .network import ModelConfig, build_network, with_word_head, with_words_output
+from .network import ModelConfig, build_network, is_streamable, with_word_head, with_words_output
 from .run import BEST, LAST, PARTS, RunSettings, load_run, new_state, read_state, save_weights, start_run, write_state
 
 
@@ -145,18 +145,33 @@ def _load_teacher(run_dir, labels, feature_config):
 CLASSIFIER = ("fc", "probs")  # the layers whose shapes follow the labels
 
 
-def _init_from(model, path) -> int:
-    """Copy the weights of every layer of the Keras model at `path` whose name and shapes match: all but the
-    classifier when the labels differ, all when they do not. Returns how many layers were copied; a network with
-    a layer `path` lacks or shapes otherwise (another width, more blocks) is an error, not a silent start from
-    scratch."""
+def _load_init(path):
+    """The Keras model `path` (a .keras file, checked before any work), whose weights a run starts from."""
     import keras
 
+    path = Path(path)
+    problem = ("is a folder" if path.is_dir() else "no such file" if not path.exists()
+               else "not a .keras model" if path.suffix != ".keras" else None)
+    if problem:
+        raise KwsError(f"--init {path}: {problem}; give a .keras model (a run's model.keras, beside its "
+                       "model.tflite), or --init none to start from scratch")
     try:
-        source = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
+        return keras.models.load_model(path, compile=False)
     except ValueError:
         raise KwsError(f"--init {path}: cannot read it as a Keras model; give a .keras file made by `kws train`, or "
                        "--init none to start from scratch") from None
+
+
+def _init_from(model, start, path) -> int:
+    """Copy the weights of every layer of the Keras model `start` (read from `path`) whose name and shapes match:
+    all but the classifier when the labels differ, all when they do not. Returns how many layers were copied; a
+    network with a layer `start` lacks or shapes otherwise (another width, more blocks), or that is streamable where
+    `start` is not (or the other way round), is an error, not a silent start from scratch."""
+    if is_streamable(model) != is_streamable(start):
+        raise KwsError(f"--init {path}: its network is {'' if is_streamable(start) else 'not '}streamable (causal in "
+                       f"time) and this one is{'' if is_streamable(model) else ' not'}; start from a model of the "
+                       "same kind, or --init none to start from scratch")
+    source = {layer.name: layer for layer in start.layers}
     copied, other = 0, []
     for layer in (layer for layer in model.layers if layer.weights):
         theirs = source.get(layer.name)
@@ -169,16 +184,6 @@ def _init_from(model, path) -> int:
         raise KwsError(f"{path}: its network differs from this one's at {', '.join(other[:3])}; train with its "
                        f"--channels and --blocks, or --init none to start from scratch")
     return copied
-
-
-def _check_init(path) -> None:
-    """Refuse an `init` that is no .keras file, before any work."""
-    path = Path(path)
-    problem = ("is a folder" if path.is_dir() else "no such file" if not path.exists()
-               else "not a .keras model" if path.suffix != ".keras" else None)
-    if problem:
-        raise KwsError(f"--init {path}: {problem}; give a .keras model (a run's model.keras, beside its "
-                       "model.tflite), or --init none to start from scratch")
 
 
 def own_class_words(clips, labels: np.ndarray, unknown: int, min_clips: int) -> list[str]:
@@ -217,9 +222,11 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         raise KwsError("--resume continues the run in --out, --force starts it over: pass one of them")
     state = read_state(out_dir) if resume else None
     out = output_folder(out_dir, "--out")
+    start = None
     if state is None:
-        if init is not None:
-            _check_init(init)
+        if init is not None:  # a wake word's network is streamable when the model it starts from is
+            start = _load_init(init)
+            model_config = dataclasses.replace(model_config, streamable=model_config.streamable or is_streamable(start))
         start_run(out, force)
     else:
         settings = RunSettings.from_state(state, out_dir)
@@ -270,7 +277,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
                                data_dirs, str(teacher) if teacher else None, negatives)
         state = {**new_state(settings, len(prep.train_clips), len(prep.val_clips)), "word_classes": own_words}
         if init is not None:
-            print(f"starting from {init}: {_init_from(model, init)} layers copied", flush=True)
+            print(f"starting from {init}: {_init_from(model, start, init)} layers copied", flush=True)
     else:
         trainer.optimizer.build(trainer.trainable_variables)  # its moments are in the checkpoint too
         trainer.load_weights(out / LAST)
