@@ -26,7 +26,7 @@ from kws.data.cache import clip_audio
 from kws.data.speech_commands import SpeechCommands
 from kws.detector import Detection, DetectorSettings, detect_audio
 from kws.firmware import model_layers
-from kws.firmware_qemu import ELF, TIMED_OPS, build, clip_stream, host_calls, image_sizes, pcm16, run, settling_calls
+from kws.firmware_qemu import ELF, build, clip_stream, host_calls, image_sizes, pcm16, run, settling_calls
 from kws.paths import DEFAULT_DATA
 from kws.runtime import Model
 from kws.stream_eval import build_stream, score
@@ -100,16 +100,16 @@ def main():
           f"against the {budget_ms:g} ms stride ({per_stride / CLOCK_HZ * 1e3 / budget_ms:.0%} of it; "
           "instructions are a lower bound on cycles)")
 
-    print(f"\nPer layer, one inference (CMSIS-NN function -> the kernel it dispatched to; multiply-accumulates from "
-          f"the model's shapes):")
-    layers = [(op, macs) for op, macs in model_layers(model.bytes) if op in TIMED_OPS]
-    measured = stream_run.layers()
-    assert len(layers) == len(measured), "the model's layers and the board's CMSIS-NN calls do not line up"
+    print(f"\nPer layer, one inference (the CMSIS-NN kernel it ran; multiply-accumulates from the model's shapes):")
+    layers, measured = model_layers(model.bytes), stream_run.layers()
+    assert [op for op, _ in layers] == [op for op, _, _ in measured], "the model's layers and the board's differ"
     print(f"  {'#':>2} {'op':<18} {'kernel':<27} {'MACs':>9} {'instructions':>13} {'per MAC':>8} {'share':>6}")
     for i, ((op, macs), (_, kernel, n)) in enumerate(zip(layers, measured)):
         print(f"  {i:>2} {op:<18} {kernel:<27} {macs:>9,} {n:>13,.0f} {n / macs if macs else 0:>8.2f} "
               f"{n / per_inference:>6.1%}")
-    total_macs = sum(macs for _, macs in layers)
+    total_macs, layered = sum(macs for _, macs in layers), sum(n for *_, n in measured)
+    print(f"  the interpreter between layers: {per_inference - layered:,.0f} instructions "
+          f"({(per_inference - layered) / per_inference:.1%})")
     print(f"  all: {total_macs:,} MACs, {per_inference / total_macs:.2f} instructions per MAC")
     hits = score([Detection(label, t, p) for label, t, p in stream_run.detections()], events,
                  len(stream_pcm) / config.sample_rate / 3600)

@@ -18,7 +18,7 @@ import numpy as np
 
 from kws.features import KINDS, FeatureConfig
 from kws.firmware import model_layers
-from kws.firmware_qemu import TIMED_OPS, run_model_file
+from kws.firmware_qemu import run_model_file
 from kws.labels import LABELS
 from kws.metadata import ModelMetadata, write_metadata
 from kws.model.network import ARCHS, ModelConfig, build_network
@@ -33,7 +33,7 @@ def measure(config: ModelConfig, features: FeatureConfig, work: Path) -> None:
     path = work / f"{config.arch}_c{config.channels}_b{config.blocks}.tflite"
     path.write_bytes(write_metadata(tflite, ModelMetadata(features, LABELS)))
     result = run_model_file(path, work)
-    layers = [(op, macs) for op, macs in model_layers(path.read_bytes()) if op in TIMED_OPS]
+    layers = model_layers(path.read_bytes())
     total = result.instructions_per_inference()
     macs = sum(m for _, m in layers)
     print(f"\n{config.arch}, {config.channels} channels, {config.blocks} blocks: "

@@ -28,7 +28,6 @@ ELF, MAP = BUILD / "kws_nano33.elf", BUILD / "kws_nano33.map"
 QEMU = ("qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting", "-icount", "shift=0")
 QEMU_HINT = "qemu-system-arm not found; apt-get install qemu-system-arm"
 # The ops whose CMSIS-NN calls firmware/qemu/layers.cpp times, one layer each (an ADD is counted in the inference only)
-TIMED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "SOFTMAX")
 INSTRUCTIONS_PER_TICK = 40  # the board's timer runs at 25 MHz, one instruction takes 1 ns (firmware/qemu/board.h)
 
 
@@ -68,8 +67,8 @@ class Run:
         return [(m.group(1), float(m.group(2)), float(m.group(3))) for m in found if m]
 
     def layers(self) -> list[tuple[str, str, float]]:
-        """Per layer of an inference, in order: the CMSIS-NN function TFLM called, the kernel it dispatched to
-        ("-" for none) and its instructions per inference (firmware/qemu/layers.cpp)."""
+        """Per layer (operator) of an inference, in order: its op, the CMSIS-NN kernel it ran ("-" for none) and its
+        instructions per inference (firmware/qemu/layers.cpp)."""
         found = (re.fullmatch(r"qemu-layer \d+ (\S+) (\S+) (\d+)", line) for line in self.serial)
         return [(m.group(1), m.group(2), int(m.group(3)) * INSTRUCTIONS_PER_TICK / self.counts["inferences"])
                 for m in found if m]

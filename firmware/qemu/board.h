@@ -14,7 +14,12 @@ bool pdm_raise_interrupt();
 uint32_t pdm_samples();
 uint64_t pdm_callback_ticks();
 
-// Per-layer counts (layers.cpp): a new inference starts; one line per layer at the end of the run.
+// Per-layer counts (layers.cpp): the profiler the interpreter times its operators with; a new inference starts;
+// one line per layer at the end of the run.
+namespace tflite {
+class MicroProfilerInterface;
+}
+tflite::MicroProfilerInterface* layers_profiler();
 void layers_begin_inference();
 void layers_report();
 

@@ -1,8 +1,8 @@
 // The emulated board's main: the sketch's setup(), then the PDM interrupt and loop() in turn until the audio ends.
 // The interrupt comes between loop() calls, so the ring never overruns and a run is deterministic. Every
 // inference's int8 input and output tensors go to kws_tensors.bin (a wrapper around MicroInterpreter::Invoke,
-// linked with --wrap), and the run ends with a line per layer (layers.cpp) and a line of counts: instructions
-// (emulated time) and the stack's depth.
+// linked with --wrap, as are the interpreter's constructors, to give it layers.cpp's profiler), and the run ends
+// with a line per layer (layers.cpp) and a line of counts: instructions (emulated time) and the stack's depth.
 #include <stdio.h>
 
 #include "Arduino.h"
@@ -45,6 +45,30 @@ uint32_t stack_used() {
 }  // namespace
 
 uint32_t board_ticks() { return 0xffffffffu - *kTimerValue; }
+
+// The sketch's interpreter, either constructor, is built with the per-layer profiler (layers.cpp) instead of none.
+extern "C" tflite::MicroInterpreter*
+__real__ZN6tflite16MicroInterpreterC1EPKNS_5ModelERKNS_15MicroOpResolverEPhjPNS_22MicroResourceVariablesEPNS_22MicroProfilerInterfaceE(
+    tflite::MicroInterpreter* self, const tflite::Model* model, const tflite::MicroOpResolver& resolver,
+    uint8_t* arena, size_t arena_size, tflite::MicroResourceVariables* variables, tflite::MicroProfilerInterface*);
+extern "C" tflite::MicroInterpreter*
+__wrap__ZN6tflite16MicroInterpreterC1EPKNS_5ModelERKNS_15MicroOpResolverEPhjPNS_22MicroResourceVariablesEPNS_22MicroProfilerInterfaceE(
+    tflite::MicroInterpreter* self, const tflite::Model* model, const tflite::MicroOpResolver& resolver,
+    uint8_t* arena, size_t arena_size, tflite::MicroResourceVariables* variables, tflite::MicroProfilerInterface*) {
+  return __real__ZN6tflite16MicroInterpreterC1EPKNS_5ModelERKNS_15MicroOpResolverEPhjPNS_22MicroResourceVariablesEPNS_22MicroProfilerInterfaceE(
+      self, model, resolver, arena, arena_size, variables, layers_profiler());
+}
+extern "C" tflite::MicroInterpreter*
+__real__ZN6tflite16MicroInterpreterC1EPKNS_5ModelERKNS_15MicroOpResolverEPNS_14MicroAllocatorEPNS_22MicroResourceVariablesEPNS_22MicroProfilerInterfaceE(
+    tflite::MicroInterpreter* self, const tflite::Model* model, const tflite::MicroOpResolver& resolver,
+    tflite::MicroAllocator* allocator, tflite::MicroResourceVariables* variables, tflite::MicroProfilerInterface*);
+extern "C" tflite::MicroInterpreter*
+__wrap__ZN6tflite16MicroInterpreterC1EPKNS_5ModelERKNS_15MicroOpResolverEPNS_14MicroAllocatorEPNS_22MicroResourceVariablesEPNS_22MicroProfilerInterfaceE(
+    tflite::MicroInterpreter* self, const tflite::Model* model, const tflite::MicroOpResolver& resolver,
+    tflite::MicroAllocator* allocator, tflite::MicroResourceVariables* variables, tflite::MicroProfilerInterface*) {
+  return __real__ZN6tflite16MicroInterpreterC1EPKNS_5ModelERKNS_15MicroOpResolverEPNS_14MicroAllocatorEPNS_22MicroResourceVariablesEPNS_22MicroProfilerInterfaceE(
+      self, model, resolver, allocator, variables, layers_profiler());
+}
 
 extern "C" TfLiteStatus __real__ZN6tflite16MicroInterpreter6InvokeEv(tflite::MicroInterpreter* interpreter);
 
