@@ -33,6 +33,24 @@ def _ring_class():
     return Ring
 
 
+def _zero_bins_class():
+    import keras
+
+    class ZeroBins(keras.layers.Layer):
+        """Its input with zero bins below and above its frequency axis: a concatenation with constants, which TFLite
+        Micro does ~30 times faster than its padding (firmware/README.md)."""
+
+        def __init__(self, below: int, above: int, **kwargs):
+            super().__init__(**kwargs)
+            self.below, self.above = below, above
+
+        def call(self, x):
+            zeros = lambda n: [keras.ops.zeros((x.shape[0], x.shape[1], n, x.shape[3]), x.dtype)] if n else []  # noqa: E731
+            return keras.ops.concatenate(zeros(self.below) + [x] + zeros(self.above), axis=2)
+
+    return ZeroBins
+
+
 def streaming_network(model, config: ModelConfig, stride_frames: int):
     """The stateful twin of a trained streamable DS-CNN `model`: it takes `stride_frames` new frames a call (batch
     1) and keeps what each layer still needs of them, in place of the window's padding in time. After the frames of
@@ -48,17 +66,16 @@ def streaming_network(model, config: ModelConfig, stride_frames: int):
     if stride_frames % conv_stride:
         raise KwsError(f"a stride of {stride_frames} frames does not fit the first convolution's stride of "
                        f"{conv_stride}: pick a multiple of it")
-    Ring = _ring_class()
+    Ring, ZeroBins = _ring_class(), _zero_bins_class()
     new = stride_frames // conv_stride  # time steps each call adds
     steps = model.get_layer("pool").input.shape[1]
     if steps % new:
         raise KwsError(f"a stride of {stride_frames} frames ({new} steps) does not divide the {steps} steps the pool "
                        "averages")
-    def kept_then(name: str, x):  # a convolution on what it kept and the new steps, padded in frequency alone
+    def kept_then(name: str, x):  # a convolution on the new steps padded in frequency and what it kept of them
         conv = model.get_layer(name)
-        x = Ring(conv.kernel_size[0] - conv.strides[0], name=f"{name}_past")(x)  # where the window has zeros
-        frequency = frequency_padding(x, conv.kernel_size[1], conv.strides[1])
-        x = conv(layers.ZeroPadding2D(((0, 0), frequency), name=f"{name}_frequency")(x))
+        x = ZeroBins(*frequency_padding(x, conv.kernel_size[1], conv.strides[1]), name=f"{name}_frequency")(x)
+        x = conv(Ring(conv.kernel_size[0] - conv.strides[0], name=f"{name}_past")(x))  # where the window has zeros
         return model.get_layer(f"{name}_relu")(model.get_layer(f"{name}_bn")(x))
 
     inputs = keras.Input((stride_frames, model.input_shape[2], 1), batch_size=1, name="mfcc")
