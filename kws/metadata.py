@@ -192,15 +192,52 @@ def read_metadata(model_bytes: bytes, path="model") -> ModelMetadata:
     return ModelMetadata.from_dict(raw, path)
 
 
-def write_metadata_json(model_bytes: bytes, entry: dict) -> bytes:
-    """The model with its "kws" entry set to `entry`; tensor names shortened and the converter's own bookkeeping
-    entries dropped, to keep the flash footprint small."""
-    model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
+def _compact(model) -> None:
+    """The same graph in fewer bytes: names on the inputs and outputs alone, one tensor for constants equal in type,
+    shape, quantization and data (the converter writes one per use), the empty buffer 0 for every tensor without
+    data, and no buffer left unused."""
+    def quantization(t):
+        q = t.quantization
+        return None if q is None else (tuple(q.scale if q.scale is not None else ()),
+                                       tuple(q.zeroPoint if q.zeroPoint is not None else ()), q.quantizedDimension)
+
     for sub in model.subgraphs:
+        first, kept = {}, []  # a constant's key -> its tensor's new index; the tensors kept
+        index = {}  # old tensor index -> new
+        for i, tensor in enumerate(sub.tensors):
+            data = model.buffers[tensor.buffer].data
+            if data is None or len(data) == 0:
+                tensor.buffer = 0
+                key = None
+            else:
+                key = (tensor.type, tuple(tensor.shape), quantization(tensor), bytes(bytearray(data)))
+            if key is not None and key in first:
+                index[i] = first[key]
+                continue
+            index[i] = len(kept)
+            kept.append(tensor)
+            if key is not None:
+                first[key] = index[i]
+        remap = lambda indices: [index[i] if i >= 0 else i for i in indices]  # noqa: E731 (-1: an absent input)
+        for op in sub.operators:
+            op.inputs, op.outputs = remap(op.inputs), remap(op.outputs)
+        sub.inputs, sub.outputs, sub.tensors = remap(sub.inputs), remap(sub.outputs), kept
         io = set(sub.inputs) | set(sub.outputs)
         for i, tensor in enumerate(sub.tensors):
-            if i not in io:
-                tensor.name = f"t{i}".encode()
+            tensor.name = tensor.name if i in io else None
+    used = sorted({0} | {t.buffer for sub in model.subgraphs for t in sub.tensors} | {m.buffer for m in model.metadata})
+    new = {old: i for i, old in enumerate(used)}
+    model.buffers = [model.buffers[old] for old in used]
+    for tensor in (t for sub in model.subgraphs for t in sub.tensors):
+        tensor.buffer = new[tensor.buffer]
+    for entry in model.metadata:
+        entry.buffer = new[entry.buffer]
+
+
+def write_metadata_json(model_bytes: bytes, entry: dict) -> bytes:
+    """The model with its "kws" entry set to `entry`, compacted and the converter's own bookkeeping entries
+    dropped, to keep the flash footprint small."""
+    model = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
     model.signatureDefs = None
     ours = next((m for m in model.metadata or [] if m.name == KEY), None)
     model.metadata = [m for m in (model.metadata or []) if m.name == b"min_runtime_version"]
@@ -210,6 +247,7 @@ def write_metadata_json(model_bytes: bytes, entry: dict) -> bytes:
         model.buffers.append(schema.BufferT())
     model.buffers[ours.buffer].data = list(json.dumps(entry, separators=(",", ":"), sort_keys=True).encode())
     model.metadata.append(ours)
+    _compact(model)
     builder = flatbuffers.Builder(16384)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
