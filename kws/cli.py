@@ -26,7 +26,8 @@ from .model.network import ARCHS
 from .model.recipe import DEFAULT_RUN, network_config, train_and_quantize, train_config
 from .model.run import run_model
 from .options import (blocks, channels, count, count_or_off, dropout, learning_rate, minutes, on_off,
-                      score, seconds, seed, share, stride_ms, tune_minutes, voices, volume, weight)
+                      score, seconds, seed, share, smoothing_ms, stride_ms, tune_minutes, voices, volume,
+                      weight)
 from .outputs import image_file, output_file
 from .paths import DEFAULT_DATA, DEFAULT_INIT, DEFAULT_MODEL, DIGITS_DATA, TRAINING_DATA
 from .stream_eval import (MIN_KEYWORD_SHARE, NOISE_VOLUME, STREAM_MINUTES, STREAM_SEED, STREAM_SPLIT, TUNE_MINUTES,
@@ -184,7 +185,7 @@ def _eval_stream(args) -> None:
         output_file(args.save_stream, "--save-stream", (".wav",))
     report = eval_stream(args.model, args.data or TRAINING_DATA, args.minutes, args.split, args.seed,
                          args.noise_volume, args.threshold, args.save_stream, args.keyword_share, args.stride_ms,
-                         args.negatives or ())
+                         args.negatives or (), smoothing_ms=args.smoothing_ms)
     r = report["result"]
     text = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     latency = (f"latency after the word ends median {r['latency_median_s']:.2f} s, p90 {r['latency_p90_s']:.2f} s"
@@ -320,6 +321,8 @@ def _add_eval_stream(sub) -> None:
     p.add_argument("--stride-ms", type=stride_ms, metavar="MS",
                    help=f"run the model every MS of audio, a multiple of the {FeatureConfig.hop_ms:g} ms hop "
                         "(default: the model's), e.g. to see what a slower board would cost")
+    p.add_argument("--smoothing-ms", type=smoothing_ms, metavar="MS",
+                   help="average the posteriors over MS of inferences (default: the model's)")
     p.add_argument("--save-stream", metavar="WAV", help="also write the stream and its ground truth (.json)")
     p.add_argument("--plot", metavar="PNG", help="draw the DET curve to this PNG")
     p.add_argument("--json", action="store_true", help="print the result, settings and sweep as JSON (summary to stderr)")

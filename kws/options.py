@@ -40,6 +40,7 @@ seconds = _number(float, "a number of seconds > 0", 0.0, math.inf, low_open=True
 minutes = _number(float, f"a number of minutes > 0 (up to {MAX_MINUTES:g})", 0.0, MAX_MINUTES, low_open=True)
 # a tuning stream shorter than a minute holds a few keywords or none, and every threshold scores alike
 tune_minutes = _number(float, f"0 (off) or a number of minutes from 1 to {MAX_MINUTES:g}", 1.0, MAX_MINUTES, off=0.0)
+smoothing_ms = _number(float, f"a number of milliseconds from 0 to {MAX_WINDOW_MS:g}", 0.0, MAX_WINDOW_MS)
 stride_ms = _number(float, f"a number of milliseconds > 0 (up to {MAX_WINDOW_MS:g})", 0.0, MAX_WINDOW_MS,
                     low_open=True)
 count = _number(int, f"a whole number from 1 to {MAX_COUNT}", 1, MAX_COUNT)

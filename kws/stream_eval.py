@@ -189,7 +189,7 @@ def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float
 
 def eval_stream(model_path, data_dir, minutes=STREAM_MINUTES, split=STREAM_SPLIT, seed=STREAM_SEED,
                 noise_volume=NOISE_VOLUME, threshold=None, save=None, keyword_share=None, stride_ms=None, negatives=(),
-                group=None) -> dict:
+                group=None, smoothing_ms=None) -> dict:
     """A stream of `data_dir` and `negatives` (see build_stream) scored at the model's settings and across
     thresholds; with `group` (a false accept's dict, "over" the clip and its "word" -> a name) the false accepts and
     the other-word clips are also counted by group."""
@@ -198,7 +198,8 @@ def eval_stream(model_path, data_dir, minutes=STREAM_MINUTES, split=STREAM_SPLIT
     if stride_ms is not None and (stride_ms < hop_ms or stride_ms % hop_ms):
         raise KwsError(f"--stride-ms {stride_ms:g}: the model can only run every few {hop_ms:g} ms frames; "
                        f"pick a multiple of {hop_ms:g}, e.g. {4 * hop_ms:g}")
-    settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold, stride_ms=stride_ms)
+    settings = DetectorSettings.from_metadata(model.metadata, threshold=threshold, stride_ms=stride_ms,
+                                              smoothing_ms=smoothing_ms)
     rate = model.config.sample_rate
     audio, events = build_stream(data_dir, keywords(model.labels), minutes, split, seed, noise_volume, rate=rate,
                                  keyword_share=keyword_share, negatives=negatives)

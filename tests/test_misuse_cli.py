@@ -181,6 +181,7 @@ RANGES = {  # (command, option): (whole numbers only, lowest, highest, lowest al
     ("eval-stream", "--keyword-share"): (False, 0, 1, True, True, None),
     ("eval-stream", "--threshold"): (False, 0, 1, True, True, None),
     ("eval-stream", "--stride-ms"): (False, 0, 10_000, False, True, None),
+    ("eval-stream", "--smoothing-ms"): (False, 0, 10_000, True, True, None),
     ("train", "--epochs"): (True, 1, 10**6, True, True, None),
     ("train", "--batch-size"): (True, 1, 10**6, True, True, None),
     ("train", "--lr"): (False, 0, 1, False, True, None),

@@ -117,6 +117,11 @@ def test_eval_stream_command(tiny_run, tmp_path, capsys):
     slower = json.loads(capsys.readouterr().out)
     assert slower["settings"]["stride_ms"] == 160
     assert report["settings"]["stride_ms"] == Model(model).metadata.detection.stride_ms != 160
+    assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--smoothing-ms", "1500",
+                 "--json"]) == 0
+    longer = json.loads(capsys.readouterr().out)  # the same stream, its posteriors averaged over 1.5 s
+    assert longer["settings"]["smoothing_ms"] == 1500 != report["settings"]["smoothing_ms"]
+    assert [r["hits"] for r in longer["sweep"]] != [r["hits"] for r in report["sweep"]]
     assert main(["eval-stream", "--model", str(model), "--data", str(data), "--minutes", "1", "--stride-ms", "30"]) == 2
     assert "pick a multiple of 20" in capsys.readouterr().err
 
