@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -107,6 +107,26 @@ class Decider:
         return None
 
 
+class Calls(NamedTuple):
+    """When the Detector (and the sketch's, kws_detector.cpp) calls a model, in front-end frames heard: `stride`
+    between calls; `first` at the first call (a window model waits for its window, a streaming model is called from
+    the first stride on); `ready` when an output first answers for a whole window (a streaming model's, after frame
+    t, for the window that ends at t + 1)."""
+
+    stride: int
+    first: int
+    ready: int
+
+
+def model_calls(model: Model, settings: DetectorSettings | None = None) -> Calls:
+    """When `model` is called at `settings`' stride (default: the model's)."""
+    settings = settings or DetectorSettings.from_metadata(model.metadata)
+    stride, n = settings.stride_frames(model.config.hop_ms), model.config.n_frames
+    if model.streaming:
+        return Calls(stride, stride, n - 1)
+    return Calls(stride, -(-n // stride) * stride, n)
+
+
 class Detector:
     """The streaming detector: feed audio chunks of any size, get the detections they complete.
 
@@ -136,16 +156,14 @@ class Detector:
                            "kws.DetectorSettings.from_metadata(model.metadata, threshold=0.7)")
         self.settings = settings or DetectorSettings.from_metadata(model.metadata)
         self.frontend = StreamingMfcc(model.config)
-        self._stride = self.settings.stride_frames(model.config.hop_ms)
+        self._calls = model_calls(model, self.settings)
+        self._stride = self._calls.stride
         self._smooth = self.settings.smooth_inferences(model.config.hop_ms)
         if model.streaming and self._stride != model.input_frames:
             hop_ms = model.config.hop_ms
             raise KwsError(f"{model.path}: a streaming model runs every {model.input_frames * hop_ms:g} ms, the "
                            f"stride it was exported for, not every {self._stride * hop_ms:g} ms; leave stride_ms at "
                            "the model's")
-        # The frames heard when an output first answers for a whole window: a streaming model, called from the
-        # first stride on, answers after frame t for the window that ends at t + 1
-        self._ready = model.config.n_frames - 1 if model.streaming else model.config.n_frames
         self.reset()
 
     def reset(self) -> None:
@@ -177,7 +195,7 @@ class Detector:
             self._window = np.roll(self._window, -1, axis=0)
             self._window[-1] = frame
             self._frames += 1
-            if self._frames % self._stride == 0 and (self.model.streaming or self._frames >= self._ready):
+            if self._frames >= self._calls.first and self._frames % self._stride == 0:
                 found.append(self._infer())
         return [d for d in found if d is not None]
 
@@ -201,7 +219,7 @@ class Detector:
     def _infer(self) -> Detection | None:
         self._inferred_at = self._frames
         scores = self._runner.predict_newest(self._window)
-        if self._frames < self._ready:  # a streaming model's window began before the stream
+        if self._frames < self._calls.ready:  # a streaming model's window began before the stream
             return None
         self._history = (self._history + [scores])[-self._smooth :]
         self.posteriors = np.mean(self._history, axis=0)

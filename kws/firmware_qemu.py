@@ -18,7 +18,7 @@ import numpy as np
 from .errors import KwsError
 from .features import FeatureConfig, mfcc, num_frames
 from .firmware import ARM_HINT
-from .metadata import DetectorSettings
+from .detector import model_calls
 from .paths import ARDUINO
 
 REPO = Path(__file__).resolve().parent.parent  # the emulated board is built from a checkout: firmware/qemu
@@ -126,25 +126,16 @@ def run_model_file(model_path, work: Path, seconds: float = 2.0, audio: np.ndarr
     return run(pcm16(sound), model_inputs(data), len(meta.labels), elf=build(sketch=sketch))
 
 
-def _calls(model) -> tuple[int, int]:
-    """Frames between the sketch's model calls, and frames heard at the first (a window model waits for its window,
-    a streaming model is called from the first stride)."""
-    stride = DetectorSettings.from_metadata(model.metadata).stride_frames(model.config.hop_ms)
-    return stride, stride if model.streaming else -(-model.config.n_frames // stride) * stride
-
-
 def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
     """16-bit samples that play clips (N, clip_samples, float) after a few hops of silence, each filled out with
     silence to a whole number of strides, placed so that one output of the sketch's model answers for exactly each
     clip's window; and the indices of those outputs among the model's calls. (A streaming model's output also hears
     the frames before its window: the clip before, or the silence before the first.)"""
-    config, (stride, first) = model.config, _calls(model)
+    config, (stride, first, ready) = model.config, model_calls(model)
     per_clip, rest = divmod(audio.shape[1], config.hop_length)
     if rest or config.window_length + (config.n_frames - 1) * config.hop_length != audio.shape[1]:
         raise KwsError("clips must be a whole number of hops long and exactly one model window")
     gap = -per_clip % stride  # hops of silence after each clip
-    # frames heard when an output answers for a whole window (a streaming model's for the one ending a frame later)
-    ready = config.n_frames - 1 if model.streaming else config.n_frames
     lead = -ready % stride  # hops of silence before the first clip: its window then ends on a stride
     heard = lead + ready + (per_clip + gap) * np.arange(len(audio))  # frames heard when each clip's output comes
     clips = np.pad(audio, ((0, 0), (0, gap * config.hop_length))).reshape(-1)
@@ -154,7 +145,7 @@ def clip_stream(audio: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
 def host_calls(model, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The int8 inputs and outputs of each model call the sketch's detector makes on `pcm`, made by the Python
     front end and the host's interpreter: the newest frames of the window heard (zeros before the first frame)."""
-    c, (stride, first) = model.config, _calls(model)
+    c, (stride, first, _) = model.config, model_calls(model)
     padded = np.vstack([np.zeros((c.n_frames, c.n_features), np.float32), mfcc(pcm / np.float32(32768), c)])
     stream, inputs = model.stream(), []
     for heard in range(first, len(padded) - c.n_frames + 1, stride):
@@ -165,7 +156,7 @@ def host_calls(model, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def settling_calls(model) -> int:
     """Calls before what a streaming model keeps no longer reaches its outputs: it starts as zeroed bytes on the
     board and as zeros on the host, and reaches a window and a half of outputs."""
-    return 3 * model.config.n_frames // 2 // _calls(model)[0] if model.streaming else 0
+    return 3 * model.config.n_frames // 2 // model_calls(model).stride if model.streaming else 0
 
 
 # Parts of the image, by the path of the object file or library its sections came from.

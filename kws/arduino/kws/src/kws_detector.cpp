@@ -62,6 +62,7 @@ bool Detector::on_frame(const float* features, Detection* out) {
   ++frames_;
   // A streaming model (it takes the newest kInputFrames a call and keeps what it needs of them) runs from the first
   // stride on; its output after frame t answers for the window that ends at t + 1. A window model waits for a window.
+  // (The host's rule is kws.detector.model_calls; tests/test_firmware.py checks both make the same decisions.)
   const bool streaming = kInputFrames < kNumFrames;
   const uint32_t ready = streaming ? kNumFrames - 1 : kNumFrames;  // frames heard when an output is the window's
   if (frames_ % kStrideFrames != 0 || (!streaming && frames_ < ready)) return false;
