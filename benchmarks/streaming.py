@@ -1,11 +1,12 @@
 """What running a streamable model a stride at a time costs and changes: a run's int8 window model against its
 streaming twin (kws.model.streaming, state in int8 resource variables): bytes, ops, tensor arena, multiply-
 accumulates per inference, their outputs under TFLite Micro on windows of the validation stream with digits (heard
-from silence, and in the stream), and on the emulated Cortex-M4F (the sketch built for each, as firmware_size.py
-builds it) the instructions per inference and the share of a 64 MHz core at the stride; the board's streaming
-outputs against TFLM's.
+from silence, and in the stream), what each detects in the stream with digits (the window model at the stride and at
+200 ms: zeros before each window, as the network was trained; the twin: the stream's own past), and on the emulated
+Cortex-M4F (the sketch built for each, as firmware_size.py builds it) the instructions per inference (by op) and the
+share of a 64 MHz core at the stride; the board's streaming outputs against TFLM's.
 
-    python benchmarks/streaming.py runs/RUN [--stride-ms 80] [--minutes 10]
+    python benchmarks/streaming.py runs/RUN [--stride-ms 80] [--minutes 10] [--smoothing-ms 600]
 
 RUN is a training run of a streamable DS-CNN (`kws train --streamable`). Both are calibrated on 5 minutes of a
 training-split stream (the window model on a window every 10 frames of it)."""
@@ -26,7 +27,7 @@ from kws.model.run import load_run
 from kws.model.streaming import streaming_network
 from kws.paths import TRAINING_DATA
 from kws.runtime import Model
-from kws.stream_eval import STREAM_SEED, build_stream
+from kws.stream_eval import STREAM_MINUTES, STREAM_SEED, build_stream, eval_stream
 
 
 def stream(settings, minutes: float, split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("run")
     parser.add_argument("--stride-ms", type=float, default=80.0)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--smoothing-ms", type=float, default=600.0)
     args = parser.parse_args()
     settings, network = load_run(args.run)
     frames, stride = settings.features.n_frames, round(args.stride_ms / settings.features.hop_ms)
@@ -58,6 +60,14 @@ def main():
             print(f"{name}: {len(data):,} bytes, tensor arena {measure_arena(data):,} bytes, {macs:,} multiply-"
                   f"accumulates an inference, ops {', '.join(model_ops(data))}")
         window, streaming = (Model(paths[name], "tflm") for name in ("window", "streaming"))
+
+        print(f"the stream with digits, {STREAM_MINUTES:g} minutes (as `kws eval-stream --seed {STREAM_SEED}`, "
+              f"smoothing {args.smoothing_ms:g} ms): most keywords found within 1 / 2 / 5 / 10 false accepts per hour")
+        for name, stride_ms in (("window", args.stride_ms), ("window", 200.0), ("streaming", args.stride_ms)):
+            sweep = eval_stream(paths[name], TRAINING_DATA, stride_ms=stride_ms, smoothing_ms=args.smoothing_ms)
+            best = [max((r["hit_rate"] for r in sweep["sweep"] if r["false_accepts_per_hour"] <= n), default=0)
+                    for n in (1, 2, 5, 10)]
+            print(f"  {name}, every {stride_ms:g} ms: " + " / ".join(f"{100 * b:.1f}" for b in best) + " %")
 
         audio, features = stream(settings, args.minutes, "validation", STREAM_SEED)
         windows = [features[t - frames + 1 : t + 1] for t in range(frames - 1, len(features), stride)]
@@ -81,6 +91,11 @@ def main():
             print(f"{name} on the emulated Cortex-M4F: {result.instructions_per_inference():,.0f} instructions an "
                   f"inference, {result.instructions_per_hop():,.0f} a hop; every {stride_ms:g} ms {per_stride:,.0f} = "
                   f"{100 * per_stride / (64e6 * stride_ms / 1000):.1f} % of a 64 MHz core")
+            ops = {}  # op -> (instructions, multiply-accumulates) an inference
+            for (op, macs), (_, _, n) in zip(model_layers(model.bytes), result.layers()):
+                ops[op] = (ops.get(op, (0, 0))[0] + n, ops.get(op, (0, 0))[1] + macs)
+            print("  by op: " + ", ".join(f"{op} {n:,.0f}" + (f" ({n / macs:.2f} per MAC)" if macs else "")
+                                          for op, (n, macs) in ops.items()))
     result, settled = board["streaming"], settling_calls(streaming)
     replay = streaming.stream()
     replayed = np.array([replay.predict_int8(x) for x in result.inputs])

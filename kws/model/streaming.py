@@ -45,7 +45,9 @@ def _zero_bins_class():
             self.below, self.above = below, above
 
         def call(self, x):
-            zeros = lambda n: [keras.ops.zeros((x.shape[0], x.shape[1], n, x.shape[3]), x.dtype)] if n else []  # noqa: E731
+            def zeros(n):
+                return [keras.ops.zeros((x.shape[0], x.shape[1], n, x.shape[3]), x.dtype)] if n else []
+
             return keras.ops.concatenate(zeros(self.below) + [x] + zeros(self.above), axis=2)
 
     return ZeroBins
