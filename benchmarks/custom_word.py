@@ -54,7 +54,7 @@ from kws.model.run import run_model
 from kws.options import on_off
 from kws.paths import DEFAULT_DATA, DEFAULT_INIT, DIGITS_DATA
 from kws.plots import det_curve
-from kws.stream_eval import STREAM_MINUTES, eval_stream
+from kws.stream_eval import STREAM_MINUTES, best_within, eval_stream
 
 
 def link_files(dst: Path, files) -> None:
@@ -83,12 +83,6 @@ def split_by_validation(data: Path, word: str, count: int, one_each: bool = Fals
         raise SystemExit(f"{word}: {len(train)} training-split and {len(held_out)} validation clips: "
                          "too few for --held-out validation")
     return train, held_out
-
-
-def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_accepts_per_hour") -> dict | None:
-    """The sweep row with the most hits among those with at most this many false accepts per hour (`key`)."""
-    rows = [r for r in sweep if r[key] <= false_accepts_per_hour]
-    return max(rows, key=lambda r: (r["hit_rate"], -r["threshold"]), default=None)
 
 
 def train_wake_word(args, mine: Path, run: Path, negatives) -> tuple:

@@ -17,7 +17,7 @@ from kws.firmware_qemu import run_model_file
 from kws.metadata import load_model_file
 from kws.model.evaluate import evaluate
 from kws.paths import DEFAULT_DATA, TRAINING_DATA
-from kws.stream_eval import STREAM_MINUTES, STREAM_SEED, eval_stream
+from kws.stream_eval import STREAM_MINUTES, STREAM_SEED, best_within, eval_stream
 
 BUDGETS = (1, 2, 5, 10)  # false accepts per hour
 
@@ -31,8 +31,7 @@ def row(path: Path, minutes: float, work: Path) -> str:
     stream = eval_stream(path, TRAINING_DATA, minutes, seed=STREAM_SEED)
     found = []
     for budget in BUDGETS:
-        within = [r for r in stream["sweep"] if r["false_accepts_per_hour"] <= budget]
-        best = max(within, key=lambda r: r["hit_rate"], default=None)
+        best = best_within(stream["sweep"], budget)
         found.append("-" if best is None else
                      f"{100 * best['hit_rate']:.1f} % ({100 * best['false_accepts'] / stream['other_words']:.2f})")
     return (f"| {net.get('arch', 'ds-cnn')}, {meta.features.kind}, {net.get('channels')} x {net.get('blocks')} "

@@ -13,6 +13,7 @@ training-split stream (the window model on a window every 10 frames of it)."""
 
 import argparse
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from kws.model.run import load_run
 from kws.model.streaming import streaming_network
 from kws.paths import TRAINING_DATA
 from kws.runtime import Model
-from kws.stream_eval import STREAM_MINUTES, STREAM_SEED, build_stream, eval_stream
+from kws.stream_eval import STREAM_MINUTES, STREAM_SEED, best_within, build_stream, eval_stream
 
 
 def stream(settings, minutes: float, split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,10 +65,10 @@ def main():
         print(f"the stream with digits, {STREAM_MINUTES:g} minutes (as `kws eval-stream --seed {STREAM_SEED}`, "
               f"smoothing {args.smoothing_ms:g} ms): most keywords found within 1 / 2 / 5 / 10 false accepts per hour")
         for name, stride_ms in (("window", args.stride_ms), ("window", 200.0), ("streaming", args.stride_ms)):
-            sweep = eval_stream(paths[name], TRAINING_DATA, stride_ms=stride_ms, smoothing_ms=args.smoothing_ms)
-            best = [max((r["hit_rate"] for r in sweep["sweep"] if r["false_accepts_per_hour"] <= n), default=0)
-                    for n in (1, 2, 5, 10)]
-            print(f"  {name}, every {stride_ms:g} ms: " + " / ".join(f"{100 * b:.1f}" for b in best) + " %")
+            report = eval_stream(paths[name], TRAINING_DATA, stride_ms=stride_ms, smoothing_ms=args.smoothing_ms)
+            best = [best_within(report["sweep"], n) for n in (1, 2, 5, 10)]
+            print(f"  {name}, every {stride_ms:g} ms: "
+                  + " / ".join(f"{100 * b['hit_rate']:.1f}" if b else "-" for b in best) + " %")
 
         audio, features = stream(settings, args.minutes, "validation", STREAM_SEED)
         windows = [features[t - frames + 1 : t + 1] for t in range(frames - 1, len(features), stride)]
@@ -91,11 +92,12 @@ def main():
             print(f"{name} on the emulated Cortex-M4F: {result.instructions_per_inference():,.0f} instructions an "
                   f"inference, {result.instructions_per_hop():,.0f} a hop; every {stride_ms:g} ms {per_stride:,.0f} = "
                   f"{100 * per_stride / (64e6 * stride_ms / 1000):.1f} % of a 64 MHz core")
-            ops = {}  # op -> (instructions, multiply-accumulates) an inference
-            for (op, macs), (_, _, n) in zip(model_layers(model.bytes), result.layers()):
-                ops[op] = (ops.get(op, (0, 0))[0] + n, ops.get(op, (0, 0))[1] + macs)
-            print("  by op: " + ", ".join(f"{op} {n:,.0f}" + (f" ({n / macs:.2f} per MAC)" if macs else "")
-                                          for op, (n, macs) in ops.items()))
+            instructions, macs = Counter(), Counter()  # by op, an inference
+            for (op, m), (_, _, n) in zip(model_layers(model.bytes), result.layers()):
+                instructions[op] += n
+                macs[op] += m
+            print("  by op: " + ", ".join(f"{op} {n:,.0f}" + (f" ({n / macs[op]:.2f} per MAC)" if macs[op] else "")
+                                          for op, n in instructions.items()))
     result, settled = board["streaming"], settling_calls(streaming)
     replay = streaming.stream()
     replayed = np.array([replay.predict_int8(x) for x in result.inputs])

@@ -202,22 +202,17 @@ def _compact(model) -> None:
                                        tuple(q.zeroPoint if q.zeroPoint is not None else ()), q.quantizedDimension)
 
     for sub in model.subgraphs:
-        first, kept = {}, []  # a constant's key -> its tensor's new index; the tensors kept
-        index = {}  # old tensor index -> new
+        kept, new_index, index = [], {}, {}  # the tensors kept; a tensor's key -> its new index; old index -> new
         for i, tensor in enumerate(sub.tensors):
             data = model.buffers[tensor.buffer].data
-            if data is None or len(data) == 0:
-                tensor.buffer = 0
-                key = None
+            if data is None or len(data) == 0:  # no data: each is its own tensor
+                tensor.buffer, key = 0, i
             else:
                 key = (tensor.type, tuple(tensor.shape), quantization(tensor), bytes(bytearray(data)))
-            if key is not None and key in first:
-                index[i] = first[key]
-                continue
-            index[i] = len(kept)
-            kept.append(tensor)
-            if key is not None:
-                first[key] = index[i]
+            if key not in new_index:
+                new_index[key] = len(kept)
+                kept.append(tensor)
+            index[i] = new_index[key]
         remap = lambda indices: [index[i] if i >= 0 else i for i in indices]  # noqa: E731 (-1: an absent input)
         for op in sub.operators:
             op.inputs, op.outputs = remap(op.inputs), remap(op.outputs)

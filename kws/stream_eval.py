@@ -187,6 +187,13 @@ def sweep(times, posts, labels, settings: DetectorSettings, events, hours: float
     return rows
 
 
+def best_within(sweep, false_accepts_per_hour: float = 1.0, key: str = "false_accepts_per_hour") -> dict | None:
+    """The sweep row with the most hits among those with at most this many false accepts per hour (`key`); of
+    equals, the lowest threshold."""
+    rows = [r for r in sweep if r[key] <= false_accepts_per_hour]
+    return max(rows, key=lambda r: (r["hit_rate"], -r["threshold"]), default=None)
+
+
 def eval_stream(model_path, data_dir, minutes=STREAM_MINUTES, split=STREAM_SPLIT, seed=STREAM_SEED,
                 noise_volume=NOISE_VOLUME, threshold=None, save=None, keyword_share=None, stride_ms=None, negatives=(),
                 group=None, smoothing_ms=None) -> dict:
