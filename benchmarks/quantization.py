@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.data.prepare import epoch_features, prepare
+from kws.data.prepare import prepare
 from kws.errors import KwsError
 from kws.labels import keywords
 from kws.metadata import load_model_file, write_metadata
-from kws.model.quantize import REPRESENTATIVE_CLIPS, to_int8_tflite
+from kws.model.quantize import representative_features, to_int8_tflite
 from kws.model.recipe import DEFAULT_RUN
 from kws.model.run import load_run, run_model
 from kws.runtime import Model
@@ -28,8 +28,7 @@ def main():
     features, seed = run.features, run.train["seed"]
     words = keywords(run.labels)
     prep = prepare(run.data, features, words, None, run.train["limit_per_class"], seed, run.negatives)
-    pick = np.random.default_rng(seed).permutation(len(prep.train_clips))[:REPRESENTATIVE_CLIPS]  # as kws quantize
-    representative = epoch_features(prep, 0, seed, features, run.augment, pick)
+    representative = representative_features(prep, seed, features, run.augment)  # as kws quantize
     metadata = load_model_file(run_model(args.run))[1]
     tmp = Path(tempfile.mkdtemp())
     int8 = {}

@@ -481,3 +481,56 @@ def test_a_run_with_settings_this_version_does_not_know_is_refused_in_one_line(t
     assert main(["train", "--resume", "--out", str(run), "--data", str(tiny_run[0])]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "state.json" in err[0] and "loudness_masks" in err[0] and "--force" in err[0]
+
+
+def test_quantization_aware_network_computes_what_the_int8_model_does(tiny_run, tmp_path):
+    from kws.data.prepare import prepare
+    from kws.labels import keywords
+    from kws.model.qat import calibrate, quantization_aware
+    from kws.model.quantize import representative_features, to_int8_tflite
+    from kws.model.run import load_run
+
+    data, run_dir, model_path = tiny_run
+    run, model = load_run(run_dir)
+    # the same function in float, made hard to round: one channel 100x larger after the first convolution (its
+    # batch norm's scale and shift), 100x smaller in the depthwise kernel after it: the rest lose their resolution
+    bn, dw = model.get_layer("conv_bn"), model.get_layer("dw0")
+    gamma, beta, mean, var = bn.get_weights()
+    gamma[0], beta[0] = 100 * gamma[0], 100 * beta[0]
+    bn.set_weights([gamma, beta, mean, var])
+    kernel = dw.get_weights()[0]
+    kernel[:, :, 0, :] /= 100
+    dw.set_weights([kernel])
+    prep = prepare(run.data, run.features, keywords(run.labels), None, None, run.train["seed"], run.negatives)
+    representative = representative_features(prep, run.train["seed"], run.features, run.augment)
+    (tmp_path / "hard.tflite").write_bytes(write_metadata(to_int8_tflite(model, representative, run.model),
+                                                          load_model_file(model_path)[1]))
+    int8 = np.stack([Model(tmp_path / "hard.tflite").predict(f) for f in prep.x_val])
+    in_float = model.predict(prep.x_val[..., None], verbose=0)
+    assert np.abs(in_float - load_run(run_dir)[1].predict(prep.x_val[..., None], verbose=0)).max() < 1e-4
+    qat = quantization_aware(model)
+    calibrate(qat, load_run(run_dir)[1], representative)
+    simulated = qat.predict(prep.x_val[..., None], verbose=0)
+    assert np.abs(simulated - int8).mean() < 0.2 * np.abs(in_float - int8).mean()
+
+
+def test_the_last_epochs_train_quantization_aware_and_resume(tiny_run, tmp_path):
+    import shutil
+
+    from kws.model.quantize import quantize_run
+    from kws.model.train import TrainConfig, train
+
+    data, run, _ = tiny_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    for epochs, qat_epochs in ((12, 2), (13, 3)):  # into the quantization-aware epochs, then resumed within them
+        state = json.loads((copy / "state.json").read_text())
+        state["train"].update(epochs=epochs, qat_epochs=qat_epochs)
+        (copy / "state.json").write_text(json.dumps(state))
+        train(data, copy, resume=True, cache_dir=tmp_path / "cache")
+    state = json.loads((copy / "state.json").read_text())
+    assert state["epoch"] == 12 and len(state["history"]) == 13
+    meta = quantize_run(copy, tmp_path / "qat.tflite", cache_dir=tmp_path / "cache", tune_minutes=0)
+    assert meta.accuracy["int8"] > 0.8 and abs(meta.accuracy["int8"] - state["best_accuracy"]) < 0.05
+    with pytest.raises(KwsError, match="--qat-epochs 3 is more than --epochs 2"):
+        train(data, tmp_path / "other", config=TrainConfig(epochs=2, qat_epochs=3))

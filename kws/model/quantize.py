@@ -38,6 +38,12 @@ WAKE_WORD_FALSE_ACCEPTS = 2.0
 WAKE_WORD_SLACK = 0.01
 
 
+def representative_features(prep, seed: int, feature_config, augment, clips: int = REPRESENTATIVE_CLIPS) -> np.ndarray:
+    """The features the converter calibrates on: `clips` training clips drawn by `seed`, augmented as in epoch 0."""
+    pick = np.random.default_rng(seed).permutation(len(prep.train_clips))[:clips]
+    return epoch_features(prep, 0, seed, feature_config, augment, pick)
+
+
 def to_int8_tflite(model, representative: np.ndarray, model_config: ModelConfig, per_channel: bool = False) -> bytes:
     """Convert a trained Keras DS-CNN to an int8 TFLite flatbuffer with batch size 1.
 
@@ -125,10 +131,8 @@ def quantize_run(run_dir, out_path, data_dir=None, cache_dir=None, tune_minutes:
         prep = prepare(data_dirs, feature_config, keywords(run.labels), cache_dir, config["limit_per_class"],
                        config["seed"], negatives)
 
-    rng = np.random.default_rng(config["seed"])
     clips = STREAM_CALIBRATION_CLIPS if run.model.streamable else REPRESENTATIVE_CLIPS
-    pick = rng.permutation(len(prep.train_clips))[:clips]
-    representative = epoch_features(prep, 0, config["seed"], feature_config, run.augment, pick)
+    representative = representative_features(prep, config["seed"], feature_config, run.augment, clips)
     if run.model.streamable:
         stride_frames = round(STREAM_STRIDE_MS / feature_config.hop_ms)
         twin = streaming_network(model, run.model, stride_frames)

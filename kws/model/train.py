@@ -1,7 +1,8 @@
 """Keras training of the DS-CNN on a Speech Commands folder: fresh augmentation every epoch, balanced class
 weights (recordings above synthetic speech), cosine learning-rate schedule, optional distillation from a larger
 teacher model, weight on mistaken other words (hard negatives), other words with outputs of their own summed into
-`_unknown_`, or a training-only head that names every word; a checkpoint every epoch and `resume`."""
+`_unknown_`, or a training-only head that names every word, quantization-aware last epochs; a checkpoint every epoch
+and `resume`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from ..features import FeatureConfig
 from ..labels import UNKNOWN, keywords
 from ..outputs import output_folder
 from .network import ModelConfig, build_network, is_streamable, with_word_head, with_words_output
+from .qat import calibrate, exported, quantization_aware
+from .quantize import representative_features
 from .run import BEST, LAST, PARTS, RunSettings, load_run, new_state, read_state, save_weights, start_run, write_state
 
 
@@ -43,13 +46,14 @@ class TrainConfig:
     unknown_weight: float = 2.0  # _unknown_'s weight against one keyword's: it stands for every other word
     word_class_clips: int = 100  # > 0: each other word with at least this many training clips gets its own output
     other_voices: int = 0  # wake words: each recorded take this many times more, as other speakers would say it
+    qat_epochs: int = 0  # the last this many epochs train with the int8 model's rounding simulated (kws.model.qat)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 # Fields added to TrainConfig after runs were saved, with the value that trains such a run as it was started
-UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0, "word_class_clips": 0}
+UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0, "word_class_clips": 0, "qat_epochs": 0}
 
 
 def saved_config(train: dict) -> TrainConfig:
@@ -207,6 +211,24 @@ def _word_parts(data_dirs, words, out: Path) -> str:
     return str(out)
 
 
+def _trainer(model, config: TrainConfig, loss, metric, n_words: int, two_outputs: bool, before=None):
+    """What fits `model`, compiled: `model` itself, or with a second output (its other words' classes, or a word
+    head over `n_words` words); `before` is the trainer it replaces (quantization-aware training), whose word head
+    it keeps."""
+    import keras
+
+    optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    if not two_outputs:
+        model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+        return model
+    trainer = with_word_head(model, n_words) if config.word_head > 0 else with_words_output(model)
+    if before is not None and config.word_head > 0:
+        trainer.get_layer("word_fc").set_weights(before.get_layer("word_fc").get_weights())
+    trainer.compile(optimizer=optimizer, loss=[loss, keras.losses.CategoricalCrossentropy()],
+                    loss_weights=[1.0, config.word_head or 1.0], metrics=[[metric], []])
+    return trainer
+
+
 def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=ModelConfig(), config=TrainConfig(),
           augment_config=AugmentConfig(), words=None, resume=False, force=False, cache_dir=None, init=None,
           teacher=None, negatives=()):
@@ -220,6 +242,9 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
 
     if resume and force:
         raise KwsError("--resume continues the run in --out, --force starts it over: pass one of them")
+    if config.qat_epochs > config.epochs:
+        raise KwsError(f"--qat-epochs {config.qat_epochs} is more than --epochs {config.epochs}: quantization-aware "
+                       "training is the last of the epochs; give at most as many")
     state = read_state(out_dir) if resume else None
     out = output_folder(out_dir, "--out")
     start = None
@@ -264,14 +289,18 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     teacher_model = _load_teacher(teacher, prep.labels, feature_config) if teacher else None
     loss, metric = ((keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing), "accuracy")
                     if teacher_model is None else distillation_loss(n, config))
-    trainer = model  # what is fitted and saved as LAST; `model` alone is exported
-    optimizer = keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
-    if config.word_head > 0 or own_words:
-        trainer = with_word_head(model, len(vocabulary)) if config.word_head > 0 else with_words_output(model)
-        trainer.compile(optimizer=optimizer, loss=[loss, keras.losses.CategoricalCrossentropy()],
-                        loss_weights=[1.0, config.word_head or 1.0], metrics=[[metric], []])
-    else:
-        model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+    two_outputs = config.word_head > 0 or bool(own_words)
+    trainer = _trainer(model, config, loss, metric, len(vocabulary), two_outputs)  # fitted, saved as LAST
+    net = model  # what is fitted: `model`, or in the last qat_epochs, it with its int8 rounding simulated
+    qat_start = config.epochs - config.qat_epochs if config.qat_epochs > 0 else None
+    representative = (representative_features(prep, config.seed, feature_config, augment_config)
+                      if qat_start is not None else None)  # what the converter calibrates on
+
+    def quantization_aware_trainer():
+        """`model` with its int8 rounding simulated (kws.model.qat), and a trainer for it."""
+        qat = quantization_aware(model)
+        return qat, _trainer(qat, config, loss, metric, len(vocabulary), two_outputs, trainer)
+
     if state is None:
         settings = RunSettings(feature_config, model_config, augment_config, config.to_dict(), prep.labels,
                                data_dirs, str(teacher) if teacher else None, negatives)
@@ -279,6 +308,8 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         if init is not None:
             print(f"starting from {init}: {_init_from(model, start, init)} layers copied", flush=True)
     else:
+        if qat_start is not None and state["epoch"] >= qat_start:
+            net, trainer = quantization_aware_trainer()
         trainer.optimizer.build(trainer.trainable_variables)  # its moments are in the checkpoint too
         trainer.load_weights(out / LAST)
     print(f"training on {len(prep.train_clips)} clips, validating on {len(prep.val_clips)}, "
@@ -294,7 +325,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
                                                    n + len(own_words)))
         word_targets = keras.utils.to_categorical(word_class_labels(prep.train_clips, prep.y_train, n, own_words),
                                                   n + len(own_words))
-    elif trainer is not model:  # validation words not in training get no word target
+    elif two_outputs:  # validation words not in training get no word target
         index = {w: i for i, w in enumerate(vocabulary)}
         val_words = np.zeros((len(prep.val_clips), len(vocabulary)))
         for row, clip in enumerate(prep.val_clips):
@@ -308,30 +339,39 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
         make = lambda e: pool.submit(epoch_features, prep, e, config.seed, feature_config, augment_config)
         pending = make(first) if first < config.epochs else None
         for epoch in range(first, config.epochs):
+            if epoch == qat_start:  # from the best float checkpoint; the best of these epochs is the run's model
+                if epoch:
+                    model.load_weights(out / BEST)
+                net, trainer = quantization_aware_trainer()
+                state["best_accuracy"] = 0.0
+                print("quantization-aware from here: the int8 model's rounding simulated", flush=True)
+            if net is not model:  # the activations' ranges as the converter will calibrate them now
+                calibrate(net, model, representative)
             x_train = pending.result()[..., None]
             pending = make(epoch + 1) if epoch + 1 < config.epochs else None
             targets, epoch_weights = y_train, weights
             if config.hard_negatives > 0:
-                probs = model.predict(x_train, batch_size=1024, verbose=0)
+                probs = net.predict(x_train, batch_size=1024, verbose=0)
                 epoch_weights = hard_negative_weights(weights, prep.y_train, probs, prep.labels.index(UNKNOWN),
                                                       config.hard_negatives)
             if teacher_model is not None:
                 probs = teacher_model.predict(x_train, batch_size=1024, verbose=0)
                 targets = np.concatenate([y_train, softened(probs, config.distill_temperature)], axis=1)
-            if trainer is not model:
+            if two_outputs:
                 targets = (targets, word_targets)
             trainer.optimizer.learning_rate.assign(learning_rate(epoch, config))
             print(f"epoch {epoch + 1}/{config.epochs}  lr {learning_rate(epoch, config):.2e}", flush=True)
             fit = trainer.fit(x_train, targets, batch_size=config.batch_size, epochs=1, verbose=verbose,
                               sample_weight=epoch_weights, validation_data=(x_val, y_val), shuffle=True)
-            val_acc = float(fit.history["val_accuracy" if trainer is model else "val_probs_accuracy"][-1])
+            val_acc = float(fit.history["val_probs_accuracy" if two_outputs else "val_accuracy"][-1])
             save_weights(trainer, out / LAST)
             if val_acc > state["best_accuracy"]:
                 state["best_accuracy"] = val_acc
-                save_weights(model, out / BEST)
+                save_weights(model if net is model else exported(net, model), out / BEST)
             state["epoch"] = epoch
             state["history"].append({k: float(v[-1]) for k, v in fit.history.items()})
             write_state(out, state)
     model.load_weights(out / BEST)
-    print(f"best validation accuracy (float, clean): {state['best_accuracy']:.4f}", flush=True)
+    kind = "float" if net is model else "int8 simulated"
+    print(f"best validation accuracy ({kind}, clean): {state['best_accuracy']:.4f}", flush=True)
     return model, prep, state
