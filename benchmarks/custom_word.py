@@ -89,7 +89,8 @@ def train_wake_word(args, mine: Path, run: Path, negatives) -> tuple:
     """`kws train --wake-word WORD --data MINE` into `run`, with the benchmark's training options: (its TrainConfig,
     the model's metadata)."""
     config = train_config(wake_words=True, epochs=args.epochs, hard_negatives=args.hard_negatives,
-                          word_parts=args.word_parts, other_voices=args.other_voices, seed=args.seed)
+                          word_parts=args.word_parts, other_voices=args.other_voices, seed=args.seed,
+                          own_voice_negatives=args.own_voice_negatives)
     return config, train_and_quantize([mine], run, wake_words=(args.word,), negatives=negatives, config=config,
                                       init=None if args.init == "none" else Path(args.init))
 
@@ -188,7 +189,7 @@ def one_speaker(args, out: Path) -> dict:
     summary = {
         "protocol": "one-speaker", "word": args.word, "speaker": args.speaker, "real_train": len(train_real),
         "real_held_out": len(test_real), "own_negatives": len(own), "synthetic": args.synth, "init": args.init,
-        "word_parts": word_parts,
+        "word_parts": word_parts, "own_voice_negatives": args.own_voice_negatives or 0,
         "negatives": [str(p) for p in negatives], "wall_s": round(wall), "validation_int8": meta.accuracy["int8"],
         "detection": meta.to_dict()["detection"], "stream_minutes": report["minutes"], "stream_other_words": report["other_words_by"],
         "hit_rate": round(r["hit_rate"], 4), "hits": r["hits"], "keywords": r["keywords"],
@@ -294,6 +295,8 @@ def main():
     parser.add_argument("--word-parts", type=on_off, metavar="on|off", help="as `kws train --word-parts`")
     parser.add_argument("--other-voices", type=int, metavar="K",
                         help=f"as `kws train --other-voices` (default {wake.other_voices}, as `kws train --wake-word`)")
+    parser.add_argument("--own-voice-negatives", type=int, metavar="N",
+                        help=f"as `kws train --own-voice-negatives` (default {wake.own_voice_negatives})")
     parser.add_argument("--seed", type=int, default=0, help="training seed, as `kws train --seed` (default 0)")
     parser.add_argument("--minutes", type=float, default=STREAM_MINUTES, help="evaluation stream length")
     parser.add_argument("--rescore", action="store_true",
@@ -345,7 +348,8 @@ def main():
     summary = {
         "word": args.word, "synthetic": args.synth, "real_train": len(train_real),
         "real_train_speakers": len({p.name.split("_")[0] for p in train_real}), "fold": args.fold,
-        "held_out": args.held_out, "one_each": args.one_each, "other_voices": config.other_voices, "seed": args.seed,
+        "held_out": args.held_out, "one_each": args.one_each, "other_voices": config.other_voices,
+        "own_voice_negatives": config.own_voice_negatives, "seed": args.seed,
         "engines": args.engine, "transforms": args.transform, "init": args.init, "confusable": args.confusable,
         "real_held_out": len(test_real), "data_s": round(prepared - start), "train_and_export_s": round(trained - prepared),
         "validation_int8": meta.accuracy["int8"], "detection": meta.to_dict()["detection"], "tuned_on": meta.tuned_on,

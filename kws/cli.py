@@ -82,7 +82,7 @@ def _train(args) -> None:
                           distill_weight=args.distill_weight, hard_negatives=args.hard_negatives,
                           word_head=args.word_head, word_parts=args.word_parts, unknown_weight=args.unknown_weight,
                           word_class_clips=args.word_classes, other_voices=args.other_voices,
-                          qat_epochs=args.qat_epochs)
+                          qat_epochs=args.qat_epochs, own_voice_negatives=args.own_voice_negatives)
     model_config = network_config(bool(args.wake_word), arch=args.arch, channels=args.channels, blocks=args.blocks,
                                   dropout=args.dropout, streamable=args.streamable or None)
     meta = train_and_quantize(args.data, args.out, wake_words=args.wake_word, negatives=args.negatives,
@@ -390,6 +390,10 @@ def _add_train(sub) -> None:
                    help="a DS-CNN causal in time (padded only before each convolution), exported to run a stride "
                         "(80 ms) at a time: each call computes only the new frames' steps (benchmarks/streaming.py); a "
                         "--wake-word network is streamable when its --init model is")
+    p.add_argument("--own-voice-negatives", type=count_or_off, metavar="N",
+                   help="with --wake-word: N other words of the negatives folders also train said in your voice (their "
+                        "pitch moved to one of your recorded takes', formants with it): your other words, as far as "
+                        f"the negatives hold them (default {wake.own_voice_negatives}; docs/custom_words.md)")
     p.add_argument("--qat-epochs", type=count_or_off, metavar="N",
                    help="quantization-aware training: the last N of --epochs start from the best checkpoint so far "
                         "and train with the int8 model's rounding simulated, and the best of them is the model "

@@ -195,6 +195,7 @@ RANGES = {  # (command, option): (whole numbers only, lowest, highest, lowest al
     ("train", "--word-head"): (False, 0, 1000, True, True, None),
     ("train", "--word-classes"): (True, 0, 10**6, True, True, None),
     ("train", "--qat-epochs"): (True, 0, 10**6, True, True, None),
+    ("train", "--own-voice-negatives"): (True, 0, 10**6, True, True, None),
     ("train", "--limit-per-class"): (True, 1, 10**6, True, True, None),
     ("train", "--other-voices"): (True, 0, 20, True, True, None),
     ("train", "--tune-minutes"): (False, 1, 600, True, True, 0),

@@ -125,3 +125,33 @@ def test_training_hears_each_recorded_take_of_yours_again_in_other_voices(tmp_pa
     assert all(np.abs(v - audio[clips.index(c)]).max() > 0.01 for c, v in zip(more_clips[len(clips):],
                                                                               more_audio[len(clips):]))
     assert with_other_voices(data, clips, audio, 0, seed=0) == (clips, audio)
+
+
+def test_training_hears_other_words_of_the_negatives_in_your_voice(tmp_path):
+    """`train --own-voice-negatives N`: N recorded other words of the negatives folders once more, each in the voice
+    (pitch median) of one of your recorded takes, under its own clip (an `_unknown_` of the negatives)."""
+    from conftest import write_wav
+    from kws.data.cache import clip_audio
+    from kws.data.prepare import with_own_voice_negatives
+    from kws.data.speech_commands import SpeechCommands, which_set
+    from kws.data.transforms import median_pitch
+    from kws.features import FeatureConfig
+
+    people = [f"{i:08x}" for i in range(300) if which_set(f"{i:08x}_nohash_0") == "training"][:3]
+    theirs = render(Voice("festival", "kal_diphone"), "seven", 175, 1, tmp_path / "a.wav")[:16000]
+    yours = change_voice(theirs, 1.09, 1.5)  # a higher voice than the negatives'
+    for p in people[:2]:
+        write_wav(tmp_path / f"mine/seven/{p}_nohash_0.wav", yours)
+    for n, p in enumerate(people):
+        write_wav(tmp_path / f"neg/six/{p}_nohash_{n}.wav", theirs)
+    data = SpeechCommands(tmp_path / "mine", words=("seven",), negatives=[tmp_path / "neg"])
+    clips = data.split("training")
+    audio = clip_audio(data, clips, FeatureConfig(), tmp_path / "cache")
+    more_clips, more_audio = with_own_voice_negatives(data, clips, audio, 2, seed=0)
+    assert more_clips[: len(clips)] == clips and np.array_equal(more_audio[: len(clips)], audio)
+    added = more_clips[len(clips) :]
+    assert len(added) == 2 and all(c.word == "six" and data.from_negatives(c) for c in added)
+    you = median_pitch(audio[next(i for i, c in enumerate(clips) if c.word == "seven")])
+    assert you > 1.3 * median_pitch(theirs)
+    assert all(median_pitch(v) == pytest.approx(you, rel=0.1) for v in more_audio[len(clips) :])
+    assert with_own_voice_negatives(data, clips, audio, 0, seed=0) == (clips, audio)

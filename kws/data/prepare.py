@@ -9,12 +9,12 @@ import numpy as np
 
 from ..errors import KwsError
 from ..features import FeatureConfig, mfcc
-from ..labels import SILENCE
+from ..labels import SILENCE, UNKNOWN
 from .augment import augment
 from .cache import clip_audio, clip_features
 from .speech_commands import SpeechCommands
 from .synth import is_synthetic
-from .transforms import other_voices
+from .transforms import in_voice, median_pitch, other_voices
 
 
 EPOCH_CHUNK = 256  # clips augmented at a time: a whole epoch's audio copies would cost more than the arithmetic
@@ -63,11 +63,29 @@ def with_other_voices(dataset: SpeechCommands, clips, audio: np.ndarray, count: 
     return clips + [clips[i] for i in takes for _ in range(count)], np.concatenate([audio, np.stack(voiced)])
 
 
+def with_own_voice_negatives(dataset: SpeechCommands, clips, audio: np.ndarray, count: int, seed: int):
+    """(clips, audio) with `count` other words of `dataset`'s negatives folders among `clips` (recordings, drawn by
+    `seed`) said again in the voice of a recorded take of its data folders (transforms.in_voice: the pitch of a take
+    drawn for each), under the negative's own clip: your other words, as far as the negatives hold them."""
+    takes = [i for i, c in enumerate(clips) if c.path is not None and c.label != SILENCE
+             and not is_synthetic(c.path) and not dataset.from_negatives(c)]
+    pool = [i for i, c in enumerate(clips) if c.path is not None and c.label == UNKNOWN
+            and not is_synthetic(c.path) and dataset.from_negatives(c)]
+    pitches = [p for p in (median_pitch(audio[i]) for i in takes) if not np.isnan(p)] if count else []
+    if not pitches or not pool:
+        return clips, audio
+    rng = np.random.default_rng([seed, 3])
+    voiced = [(i, in_voice(audio[i], rng.choice(pitches))) for i in rng.permutation(pool)[:count]]
+    voiced = [(i, v) for i, v in voiced if v is not None]
+    return clips + [clips[i] for i, _ in voiced], np.concatenate([audio, np.stack([v for _, v in voiced])])
+
+
 def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None, limit_per_class=None,
-            seed: int = 0, negatives=(), voices: int = 0) -> Prepared:
+            seed: int = 0, negatives=(), voices: int = 0, own_voice: int = 0) -> Prepared:
     """The data set of `data_dirs` and `negatives` (with `words` as its keywords), its training clips (at most
     `limit_per_class` each, picked with `seed`; with `voices`, each recorded take of the data folders that many
-    times more in other voices) as audio and its validation clips as clean features."""
+    times more in other voices; with `own_voice`, that many of the negatives' other words in the takes' voices) as
+    audio and its validation clips as clean features."""
     kwargs = {"words": tuple(words)} if words else {}
     dataset = SpeechCommands(data_dirs, negatives=negatives, **kwargs)
     n = feature_config.clip_samples
@@ -77,6 +95,7 @@ def prepare(data_dirs, feature_config: FeatureConfig, words=None, cache_dir=None
         raise KwsError(f"{data_dirs}: needs clips in both the training and the validation split to train")
     index = {label: i for i, label in enumerate(dataset.labels)}
     train_audio = clip_audio(dataset, train_clips, feature_config, cache_dir)
+    train_clips, train_audio = with_own_voice_negatives(dataset, train_clips, train_audio, own_voice, seed)
     train_clips, train_audio = with_other_voices(dataset, train_clips, train_audio, voices, seed)
     return Prepared(
         dataset, dataset.labels, train_clips, val_clips, train_audio,

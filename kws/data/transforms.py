@@ -1,6 +1,6 @@
 """Voice transforms for `kws synth --transform`: `tract`, new speakers from every voice with a shorter or longer
 vocal tract (formants scaled); `room`, each clip heard in a simulated room (pyroomacoustics); and for recorded
-takes, `change_voice`: formants and pitch moved by Praat's "Change gender" (parselmouth)."""
+takes, `change_voice` and `in_voice`: formants and pitch moved by Praat's "Change gender" (parselmouth)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ ROOMS = 16  # simulated rooms per `synthesize` call, drawn from its seed
 ROOM_SIZE_M = ((3.0, 3.0, 2.4), (8.0, 6.0, 3.5))  # shoebox length, width, height: smallest, largest
 RT60_S = (0.15, 0.6)  # reverberation time of the rooms: a furnished home to a bare one
 PITCH_HZ = (75.0, 400.0)  # `change_voice`'s pitch median stays within human voices' (and Praat's default range)
+VOICE_FORMANTS = (0.8, 1.25)  # `in_voice` moves formants at most this far (as measured: docs/custom_words.md)
 
 
 def tract_speaker(voice: Voice, factor: float) -> str:
@@ -77,13 +78,46 @@ def change_voice(audio: np.ndarray, formants: float, pitch: float, sample_rate: 
     """A recorded take as another speaker would say it: formants times `formants` and the pitch median times
     `pitch`, duration kept (Praat's "Change gender": resampling, then PSOLA back to the original pitch contour,
     shifted). A take with no voiced frame keeps its pitch."""
+    sound = _sound(audio, sample_rate)
+    median = _median_pitch(sound)
+    target = 0.0 if np.isnan(median) else float(np.clip(median * pitch, *PITCH_HZ))
+    return _change_gender(sound, formants, target)
+
+
+def median_pitch(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
+    """The median pitch of a take's voiced frames in Hz (NaN where none is voiced)."""
+    return _median_pitch(_sound(audio, sample_rate))
+
+
+def in_voice(audio: np.ndarray, pitch_hz: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray | None:
+    """A recorded take as a speaker of median pitch `pitch_hz` would say it: its pitch median moved there, its formants
+    by the cube root of that ratio (as `other_voices` pairs them; within VOICE_FORMANTS), duration kept. None for a
+    take with no voiced frame."""
+    sound = _sound(audio, sample_rate)
+    median = _median_pitch(sound)
+    if np.isnan(median):
+        return None
+    target = float(np.clip(pitch_hz, *PITCH_HZ))
+    return _change_gender(sound, float(np.clip((target / median) ** (1 / 3), *VOICE_FORMANTS)), target)
+
+
+def _sound(audio: np.ndarray, sample_rate: int):
     try:
         import parselmouth
-        from parselmouth.praat import call
     except ImportError:
         raise KwsError("voices made from recorded takes need praat-parselmouth; install it (`pip install "
                        "praat-parselmouth`, or `pip install -e .[train]`)") from None
-    sound = parselmouth.Sound(np.asarray(audio, np.float64), sampling_frequency=sample_rate)
-    median = call(sound.to_pitch(), "Get quantile", 0, 0, 0.5, "Hertz")
-    target = 0.0 if np.isnan(median) else float(np.clip(median * pitch, *PITCH_HZ))
-    return np.asarray(call(sound, "Change gender", 75, 600, formants, target, 1.0, 1.0).values[0], np.float32)
+    return parselmouth.Sound(np.asarray(audio, np.float64), sampling_frequency=sample_rate)
+
+
+def _median_pitch(sound) -> float:
+    from parselmouth.praat import call
+
+    return call(sound.to_pitch(), "Get quantile", 0, 0, 0.5, "Hertz")
+
+
+def _change_gender(sound, formants: float, pitch_hz: float) -> np.ndarray:
+    """Praat's "Change gender" of `sound`: formants times `formants`, pitch median `pitch_hz` (0: kept)."""
+    from parselmouth.praat import call
+
+    return np.asarray(call(sound, "Change gender", 75, 600, formants, pitch_hz, 1.0, 1.0).values[0], np.float32)

@@ -46,6 +46,7 @@ class TrainConfig:
     unknown_weight: float = 2.0  # _unknown_'s weight against one keyword's: it stands for every other word
     word_class_clips: int = 100  # > 0: each other word with at least this many training clips gets its own output
     other_voices: int = 0  # wake words: each recorded take this many times more, as other speakers would say it
+    own_voice_negatives: int = 0  # wake words: this many of the negatives' other words said in your takes' voices
     qat_epochs: int = 0  # the last this many epochs train with the int8 model's rounding simulated (kws.model.qat)
 
     def to_dict(self) -> dict:
@@ -53,7 +54,8 @@ class TrainConfig:
 
 
 # Fields added to TrainConfig after runs were saved, with the value that trains such a run as it was started
-UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0, "word_class_clips": 0, "qat_epochs": 0}
+UNSAVED_MEANS = {"balance_words": False, "unknown_weight": 1.0, "word_class_clips": 0, "qat_epochs": 0,
+                 "own_voice_negatives": 0}
 
 
 def saved_config(train: dict) -> TrainConfig:
@@ -267,7 +269,7 @@ def train(data_dirs, out_dir, *, feature_config=FeatureConfig(), model_config=Mo
     if config.word_parts and words and state is None:
         negatives.append(_word_parts(data_dirs, words, out / PARTS))
     prep = prepare(data_dirs, feature_config, words, cache_dir, config.limit_per_class, config.seed, negatives,
-                   config.other_voices)
+                   config.other_voices, config.own_voice_negatives)
     counts = np.bincount(prep.y_train, minlength=len(prep.labels))
     if (counts == 0).any():
         missing = [l for l, c in zip(prep.labels, counts) if c == 0]
