@@ -48,14 +48,19 @@ class Prepared:
     y_val: np.ndarray
 
 
+def _your_takes(dataset: SpeechCommands, clips) -> list[int]:
+    """The indices of `clips` that are recorded takes (not synthetic) of `dataset`'s data folders, not its negatives'."""
+    return [i for i, c in enumerate(clips)
+            if c.path is not None and not is_synthetic(c.path) and not dataset.from_negatives(c)]
+
+
 def with_other_voices(dataset: SpeechCommands, clips, audio: np.ndarray, count: int, seed: int):
     """(clips, audio) with `count` more of each of `dataset`'s recorded (not synthetic) takes among `clips` from its
     data folders (your word and your own other words; not its negatives folders'), as other speakers would say it
     (transforms.other_voices), under the take's own clip (its label, split and speaker)."""
     if not count:
         return clips, audio
-    takes = [i for i, c in enumerate(clips)
-             if c.path is not None and not is_synthetic(c.path) and not dataset.from_negatives(c)]
+    takes = _your_takes(dataset, clips)
     if not takes:
         return clips, audio
     rng = np.random.default_rng([seed, 2])
@@ -67,8 +72,7 @@ def with_own_voice_negatives(dataset: SpeechCommands, clips, audio: np.ndarray, 
     """(clips, audio) with `count` other words of `dataset`'s negatives folders among `clips` (recordings, drawn by
     `seed`) said again in the voice of a recorded take of its data folders (transforms.in_voice: the pitch of a take
     drawn for each), under the negative's own clip: your other words, as far as the negatives hold them."""
-    takes = [i for i, c in enumerate(clips) if c.path is not None and c.label != SILENCE
-             and not is_synthetic(c.path) and not dataset.from_negatives(c)]
+    takes = [i for i in _your_takes(dataset, clips) if clips[i].label != SILENCE]
     pool = [i for i, c in enumerate(clips) if c.path is not None and c.label == UNKNOWN
             and not is_synthetic(c.path) and dataset.from_negatives(c)]
     pitches = [p for p in (median_pitch(audio[i]) for i in takes) if not np.isnan(p)] if count else []
