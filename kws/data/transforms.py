@@ -117,7 +117,9 @@ def _median_pitch(sound) -> float:
 
 
 def _change_gender(sound, formants: float, pitch_hz: float) -> np.ndarray:
-    """Praat's "Change gender" of `sound`: formants times `formants`, pitch median `pitch_hz` (0: kept)."""
-    from parselmouth.praat import call
+    """Praat's "Change gender" of `sound`: formants times `formants`, pitch median `pitch_hz` (0: kept). Its PSOLA
+    draws random pulses in voiceless stretches; a fixed seed makes the result a function of its arguments."""
+    from parselmouth.praat import call, run
 
+    run("random_initializeWithSeedUnsafelyButPredictably (1)")
     return np.asarray(call(sound, "Change gender", 75, 600, formants, pitch_hz, 1.0, 1.0).values[0], np.float32)
