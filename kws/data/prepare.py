@@ -48,10 +48,14 @@ class Prepared:
     y_val: np.ndarray
 
 
+def _recorded(clip) -> bool:
+    """A clip read from a recording, not made by a synthesizer."""
+    return clip.path is not None and not is_synthetic(clip.path)
+
+
 def _your_takes(dataset: SpeechCommands, clips) -> list[int]:
     """The indices of `clips` that are recorded takes (not synthetic) of `dataset`'s data folders, not its negatives'."""
-    return [i for i, c in enumerate(clips)
-            if c.path is not None and not is_synthetic(c.path) and not dataset.from_negatives(c)]
+    return [i for i, c in enumerate(clips) if _recorded(c) and not dataset.from_negatives(c)]
 
 
 def with_other_voices(dataset: SpeechCommands, clips, audio: np.ndarray, count: int, seed: int):
@@ -72,10 +76,11 @@ def with_own_voice_negatives(dataset: SpeechCommands, clips, audio: np.ndarray, 
     """(clips, audio) with `count` other words of `dataset`'s negatives folders among `clips` (recordings, drawn by
     `seed`) said again in the voice of a recorded take of its data folders (transforms.in_voice: the pitch of a take
     drawn for each), under the negative's own clip: your other words, as far as the negatives hold them."""
+    if not count:
+        return clips, audio
     takes = [i for i in _your_takes(dataset, clips) if clips[i].label != SILENCE]
-    pool = [i for i, c in enumerate(clips) if c.path is not None and c.label == UNKNOWN
-            and not is_synthetic(c.path) and dataset.from_negatives(c)]
-    pitches = [p for p in (median_pitch(audio[i]) for i in takes) if not np.isnan(p)] if count else []
+    pool = [i for i, c in enumerate(clips) if c.label == UNKNOWN and _recorded(c) and dataset.from_negatives(c)]
+    pitches = [p for p in (median_pitch(audio[i]) for i in takes) if not np.isnan(p)]
     if not pitches or not pool:
         return clips, audio
     rng = np.random.default_rng([seed, 3])
