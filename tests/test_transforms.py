@@ -157,3 +157,9 @@ def test_training_hears_other_words_of_the_negatives_in_your_voice(tmp_path):
     assert you > 1.3 * median_pitch(theirs)
     assert all(median_pitch(v) == pytest.approx(you, rel=0.1) for v in more_audio[len(clips) :])
     assert with_own_voice_negatives(data, clips, audio, 0, seed=0) == (clips, audio)
+    for n, p in enumerate(people):  # negatives with no voiced frame: nothing to say in your voice
+        write_wav(tmp_path / f"hiss/six/{p}_nohash_{n}.wav", np.random.default_rng(n).normal(0, 0.1, 16000))
+    data = SpeechCommands(tmp_path / "mine", words=("seven",), negatives=[tmp_path / "hiss"])
+    clips = data.split("training")
+    audio = clip_audio(data, clips, FeatureConfig(), tmp_path / "cache")
+    assert with_own_voice_negatives(data, clips, audio, 2, seed=0) == (clips, audio)

@@ -86,6 +86,8 @@ def with_own_voice_negatives(dataset: SpeechCommands, clips, audio: np.ndarray, 
     rng = np.random.default_rng([seed, 3])
     voiced = [(i, in_voice(audio[i], rng.choice(pitches))) for i in rng.permutation(pool)[:count]]
     voiced = [(i, v) for i, v in voiced if v is not None]
+    if not voiced:  # every negative drawn without a voiced frame
+        return clips, audio
     return clips + [clips[i] for i, _ in voiced], np.concatenate([audio, np.stack([v for _, v in voiced])])
 
 
